@@ -1,0 +1,67 @@
+// The `iommu-lab` command line. Each command lives in its own module; this file parses arguments
+// (commander) and turns errors into one clear message and an exit code, never a stack trace.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { LAB_VERSION } from '../host/session';
+import { InputError } from '../host/inputs';
+import { EXIT } from './exit-codes';
+import { replayCommand } from './replay';
+import { serveCommand } from './serve';
+
+const out = (s: string): void => void process.stdout.write(s + '\n');
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is 0–65535 (0 picks a free one)');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('iommu-lab')
+    .description('Replay PCIe/DMA traces through an Intel VT-d + Linux IOMMU model and explain every fault.')
+    .version(LAB_VERSION)
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('replay')
+    .description('replay a trace and print a summary of devices and faults')
+    .argument('<trace>', 'trace file')
+    .option('-p, --platform <file>', 'platform description (default: the one the trace names)')
+    .option('--json', 'print JSON (schema: docs/replay-json.md)')
+    .option('--max-faults <n>', 'fault lines to print', (v) => parseInt(v, 10), 20)
+    .action(async (trace: string, o: { platform?: string; json?: boolean; maxFaults: number }) => {
+      process.exitCode = await replayCommand(trace, o, out);
+    });
+
+  program
+    .command('serve')
+    .description('serve the lab to a browser on 127.0.0.1 (URL with an access token is printed)')
+    .argument('[files...]', 'platforms and traces to open')
+    .option('--port <n>', 'TCP port (0 picks a free one)', port, 0)
+    .action(async (files: string[], o: { port: number }) => {
+      const { host, session } = await serveCommand(files, { port: o.port }, out);
+      const stop = (): void => {
+        session.dispose();
+        void host.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : EXIT.FATAL;
+      return;
+    }
+    const msg = e instanceof InputError ? e.message : `iommu-lab: ${(e as Error).message}`;
+    process.stderr.write(msg + '\n');
+    process.exitCode = EXIT.FATAL;
+  }
+}

@@ -1,0 +1,200 @@
+// The one contract between the renderer and the host (Electron main, or `iommu-lab serve`).
+//
+// Calls are request/response: the renderer sends {method, params}, the host validates params with the
+// schema below (every transport runs `parseCall` before dispatching) and answers with the result or an
+// ApiError. Events flow host → renderer only. Two transports implement this contract: Electron IPC
+// through the preload (src/preload, src/main/ipc.ts) and a WebSocket carrying msgpackr frames
+// (src/host/web-host.ts, src/renderer/src/transport). The renderer sees only `ApiClient`.
+import { z } from 'zod';
+
+export const API_VERSION = 1;
+
+// ---------- data shapes (results and events) ----------
+
+export type FileKind = 'platform' | 'trace' | 'unknown';
+
+export interface OpenedFile {
+  name: string;
+  kind: FileKind;
+  bytes: number;
+}
+
+export interface DeviceSummary {
+  /** segment:bus:dev.fn, e.g. "0000:00:14.0" */
+  bdf: string;
+  name: string;
+  /** PCI class code as 6 hex digits, e.g. "0c0330" */
+  classCode: string;
+  group: number;
+  domainType: string;
+  tlps: number;
+  faults: number;
+}
+
+export interface PlatformSummary {
+  name: string;
+  source: string;
+  devices: DeviceSummary[];
+}
+
+export type ReplayStatus = 'empty' | 'ready' | 'playing' | 'paused' | 'done';
+
+export interface ReplayStats {
+  status: ReplayStatus;
+  /** trace time of the last event applied, in ns */
+  time: number;
+  /** trace time of the last event in the trace, in ns */
+  endTime: number;
+  eventsApplied: number;
+  eventsTotal: number;
+  tlps: number;
+  faults: number;
+  speed: number;
+}
+
+export interface FaultRow {
+  index: number;
+  time: number;
+  bdf: string;
+  pasid: number | null;
+  access: 'read' | 'write';
+  address: string;
+  reason: number;
+  reasonText: string;
+  /** the line Linux would print for this fault */
+  dmesg: string;
+}
+
+export interface Progress {
+  task: string;
+  done: number;
+  total: number;
+}
+
+export interface HostInfo {
+  apiVersion: number;
+  labVersion: string;
+  transport: 'electron' | 'web';
+  files: OpenedFile[];
+}
+
+export interface ExportedFile {
+  name: string;
+  mime: string;
+  bytes: Uint8Array;
+}
+
+// ---------- calls ----------
+
+const empty = z.object({}).strict();
+
+/** Parameter schemas, one per call. The host validates every call against these. */
+export const callParams = {
+  hello: empty,
+  openFile: z.union([
+    z.object({ path: z.string().min(1).max(4096) }).strict(),
+    z
+      .object({
+        name: z.string().min(1).max(255),
+        bytes: z.instanceof(Uint8Array).refine((b) => b.byteLength <= 1 << 30, 'file larger than 1 GiB'),
+      })
+      .strict(),
+  ]),
+  platformSummary: empty,
+  replayControl: z.discriminatedUnion('action', [
+    z.object({ action: z.literal('play') }).strict(),
+    z.object({ action: z.literal('pause') }).strict(),
+    z
+      .object({ action: z.literal('step'), count: z.number().int().min(1).max(1_000_000).optional() })
+      .strict(),
+    z.object({ action: z.literal('seek'), time: z.number().finite().min(0) }).strict(),
+    z.object({ action: z.literal('speed'), speed: z.number().finite().min(0) }).strict(),
+    z.object({ action: z.literal('reset') }).strict(),
+  ]),
+  replayStats: empty,
+  queryFaults: z
+    .object({
+      offset: z.number().int().min(0),
+      limit: z.number().int().min(0).max(10_000),
+    })
+    .strict(),
+  exportReport: z.object({ format: z.enum(['json', 'csv']) }).strict(),
+} as const;
+
+export interface CallResults {
+  hello: HostInfo;
+  openFile: OpenedFile;
+  platformSummary: PlatformSummary | null;
+  replayControl: ReplayStats;
+  replayStats: ReplayStats;
+  queryFaults: { total: number; rows: FaultRow[] };
+  exportReport: ExportedFile;
+}
+
+export type Method = keyof typeof callParams;
+export type CallParams<M extends Method> = z.input<(typeof callParams)[M]>;
+export type CallResult<M extends Method> = CallResults[M];
+
+export const METHODS = Object.keys(callParams) as Method[];
+
+// ---------- events ----------
+
+export interface EventPayloads {
+  progress: Progress;
+  stats: ReplayStats;
+  filesChanged: OpenedFile[];
+}
+export type EventName = keyof EventPayloads;
+export const EVENTS: readonly EventName[] = ['progress', 'stats', 'filesChanged'];
+
+// ---------- errors ----------
+
+/** Error codes carried across the transports. */
+export type ApiErrorCode = 'EINVAL' | 'ENOENT' | 'ENOSYS' | 'EIO' | 'EBUSY';
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Validates an untrusted call; throws ApiError(ENOSYS | EINVAL) naming the method and the bad field. */
+export function parseCall(method: unknown, params: unknown): { method: Method; params: unknown } {
+  if (typeof method !== 'string' || !Object.hasOwn(callParams, method)) {
+    throw new ApiError('ENOSYS', `unknown method ${JSON.stringify(method)}`);
+  }
+  const m = method as Method;
+  const parsed = callParams[m].safeParse(params ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
+    throw new ApiError('EINVAL', `${m}: invalid params${where}: ${issue?.message ?? 'rejected'}`);
+  }
+  return { method: m, params: parsed.data };
+}
+
+// ---------- the two sides ----------
+
+/** What the renderer holds. Both transports implement it; the renderer never knows which one it has. */
+export interface ApiClient {
+  call<M extends Method>(method: M, params: CallParams<M>): Promise<CallResult<M>>;
+  on<E extends EventName>(event: E, handler: (payload: EventPayloads[E]) => void): () => void;
+}
+
+/** What the host implements; transports dispatch validated calls to it and forward its events. */
+export type ApiHandlers = {
+  [M in Method]: (params: z.output<(typeof callParams)[M]>) => Promise<CallResult<M>> | CallResult<M>;
+};
+
+export type EventSink = <E extends EventName>(event: E, payload: EventPayloads[E]) => void;
+
+/** Wire frames of the WebSocket transport (msgpackr-encoded). */
+export type WireFrame =
+  | { t: 'call'; id: number; method: string; params: unknown }
+  | { t: 'result'; id: number; result: unknown }
+  | { t: 'error'; id: number; code: ApiErrorCode; message: string }
+  | { t: 'event'; event: EventName; payload: unknown };

@@ -1,0 +1,49 @@
+// The first vertical slice in a real browser: the renderer, served by `iommu-lab serve`, lists the
+// sample's devices and, after playing the trace, its fault count (4, by construction of the sample).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { ARTIFACTS, launchBrowser, serve, type Served } from './browser';
+
+let served: Served;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  served = await serve(['traces/laptop-demo.trace.jsonl']);
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+});
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+});
+
+describe('lab in Chromium through the web host', () => {
+  it('is cross-origin isolated, lists the devices and counts the faults after playing', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(served.url);
+    expect(await page.evaluate('crossOriginIsolated')).toBe(true);
+
+    const rows = page.getByTestId('device-row');
+    await expect.poll(() => rows.count()).toBe(5);
+    expect(await rows.first().textContent()).toContain('0000:00:02.0');
+    await expect.poll(() => page.getByTestId('fault-count').textContent()).toBe('0');
+
+    await page.getByRole('button', { name: 'Play' }).click();
+    await expect.poll(() => page.getByTestId('replay-status').textContent()).toBe('done');
+    await expect.poll(() => page.getByTestId('fault-count').textContent()).toBe('4');
+    await expect.poll(() => page.getByTestId('fault-row').count()).toBe(4);
+    expect(await page.getByTestId('fault-row').nth(2).textContent()).toContain(
+      'DMAR: [DMA Write NO_PASID] Request device [02:00.0] fault addr 0xfff01000 [fault reason 0x05]',
+    );
+    await page.screenshot({ path: `${ARTIFACTS}/slice-after-play.png`, fullPage: true });
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses the page without the token', async () => {
+    const bare = served.url.replace(/[0-9a-f]+\/$/, '');
+    const res = await page.goto(bare);
+    expect(res?.status()).toBe(403);
+  });
+});
