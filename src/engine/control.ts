@@ -126,7 +126,10 @@ function run(lab: Lab, e: ControlEvent, origin: { event: string; time: number })
         core,
         ctx.caps,
         { devId: dev.value, ptId: pt.value, flags: e.flags, dataType: e.data_type, data },
-        (id) => t.any(id)?.type === 'device',
+        (id) => {
+          const d = ctx.devices.getDevice(id);
+          return isFailure(d) ? null : d.dev.group;
+        },
       );
       return out(r, () => ({ hwpt_id: r.ok ? r.value.id : 0 }));
     }

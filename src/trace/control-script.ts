@@ -37,9 +37,15 @@ const range = z.object({ start: u64, last: u64 }).strict();
 
 const base = {
   t: z.number().finite().min(0).optional(),
+  /** binds the id the event returns to a name, used later as "$name" */
   as: z
     .string()
     .regex(/^[A-Za-z_][\w-]*$/)
+    .optional(),
+  /** the outcome the script expects: "ok" or an errno; a different outcome is reported as a mismatch */
+  expect: z
+    .string()
+    .regex(/^(ok|E[A-Z0-9]+)$/, '"ok" or an errno such as "EINVAL"')
     .optional(),
 };
 const ev = <O extends string, T extends z.ZodRawShape>(op: O, shape: T) =>

@@ -31,6 +31,9 @@ export interface CoreGroupSpec {
   id: number;
   members: string[];
   reason: string;
+  /** the group's IOMMU unit, when it differs from the platform-wide defaults below */
+  addressWidth?: number;
+  passThrough?: boolean;
 }
 
 export interface CoreSpec {
@@ -38,9 +41,9 @@ export interface CoreSpec {
   groups: CoreGroupSpec[];
   /** the kernel's default (iommu.passthrough / iommu.strict) */
   defaultDomainType: DefaultDomainType;
-  /** ECAP.PT: without pass-through the kernel cannot use identity domains */
+  /** ECAP.PT: without pass-through the kernel cannot use identity domains (default for groups) */
   passThrough: boolean;
-  /** second-level address width of paging domains: 39, 48 or 57 */
+  /** second-level address width of paging domains: 39, 48 or 57 (default for groups) */
   addressWidth: number;
 }
 
@@ -50,8 +53,8 @@ export interface CoreDevice extends GroupDevice {
   tdisp: TdispInterface | null;
 }
 
-/** Makes the page table of a new paging domain. */
-export type TableFactory = () => PageTableOps;
+/** Makes the page table of a new paging domain for a group (its unit decides levels and superpages). */
+export type TableFactory = (group: Group) => PageTableOps;
 
 const PAGE = 4096n;
 
@@ -61,6 +64,7 @@ export class IommuCore {
   readonly blocked: BlockedDomain;
   readonly identity: IdentityDomain;
   private nextDomainId = 1;
+  private readonly passThroughOf = new Map<Group, boolean>();
 
   constructor(
     readonly spec: CoreSpec,
@@ -72,6 +76,8 @@ export class IommuCore {
     for (const g of spec.groups) {
       const members: CoreDevice[] = [];
       const group = new Group(g.id, g.reason, [], this.blocked, this.blocked);
+      group.addressWidth = g.addressWidth ?? spec.addressWidth;
+      this.passThroughOf.set(group, g.passThrough ?? spec.passThrough);
       for (const bdf of g.members) {
         const d = specs.get(bdf);
         if (!d) throw new Error(`group ${g.id} names ${bdf}, which the platform lacks`);
@@ -92,7 +98,7 @@ export class IommuCore {
         group.devices.push(dev);
         this.devices.set(bdf, dev);
       }
-      const def = this.makeDefaultDomain(spec.defaultDomainType, members);
+      const def = this.makeDefaultDomain(group, spec.defaultDomainType, members);
       group.defaultDomain = def;
       group.domain = def;
       this.groups.push(group);
@@ -105,9 +111,10 @@ export class IommuCore {
 
   newPagingDomain(
     type: 'dma' | 'dma-fq' | 'unmanaged',
+    group: Group,
     flags?: { nestParent: boolean; pasid: boolean },
   ): PagingDomain {
-    return new PagingDomain(this.allocDomainId(), type, this.newTable(), this.spec.addressWidth, flags);
+    return new PagingDomain(this.allocDomainId(), type, this.newTable(group), group.addressWidth, flags);
   }
 
   device(bdf: string): CoreDevice | Failure {
@@ -115,9 +122,9 @@ export class IommuCore {
   }
 
   /** iommu_setup_default_domain + iommu_create_device_direct_mappings */
-  private makeDefaultDomain(type: DefaultDomainType, members: CoreDevice[]): Domain {
-    if (type === 'identity' && this.spec.passThrough) return this.identity;
-    const domain = this.newPagingDomain(type === 'identity' ? 'dma' : type);
+  private makeDefaultDomain(group: Group, type: DefaultDomainType, members: CoreDevice[]): Domain {
+    if (type === 'identity' && this.passThroughOf.get(group)) return this.identity;
+    const domain = this.newPagingDomain(type === 'identity' ? 'dma' : type, group);
     for (const dev of members) this.unityMap(domain, dev);
     return domain;
   }
@@ -174,11 +181,11 @@ export class IommuCore {
       return ok(cur);
     }
     if (group.ownerCnt) return fail('EPERM', `group ${groupId} has a driver bound or a user: unbind first`);
-    if (type === 'identity' && !this.spec.passThrough) {
+    if (type === 'identity' && !this.passThroughOf.get(group)) {
       return fail('EINVAL', 'the IOMMU has no pass-through (ECAP.PT=0): identity domains are not supported');
     }
     if (cur.type === type) return ok(cur);
-    const next = this.makeDefaultDomain(type, group.devices as CoreDevice[]);
+    const next = this.makeDefaultDomain(group, type, group.devices as CoreDevice[]);
     const err = group.domain === cur ? group.setDomain(next) : null;
     if (err) return err;
     group.defaultDomain = next;

@@ -32,6 +32,8 @@ export class Group {
   ownerCnt = 0;
   /** PASID → domain (group->pasid_array) */
   readonly pasids = new Map<number, Domain>();
+  /** input address width of paging domains made for this group (from its IOMMU unit): 39, 48 or 57 */
+  addressWidth = 48;
 
   constructor(
     readonly id: number,

@@ -76,7 +76,7 @@ function spec(): CoreSpec {
 }
 
 function lab(): Lab {
-  const core = new IommuCore(spec(), fakePageTable);
+  const core = new IommuCore(spec(), () => fakePageTable());
   const ctx = new IommufdContext(core, {
     nesting: true,
     dirtyTracking: false,

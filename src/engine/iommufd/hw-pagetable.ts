@@ -6,6 +6,7 @@
 import { fail, ok, type Result } from '../errno';
 import type { IommuCore } from '../iommu/core';
 import type { NestedDomain, PagingDomain, VtdS1 } from '../iommu/domain';
+import type { Group } from '../iommu/group';
 import type { Ioas } from './ioas';
 import { isFailure, type IommufdObject, type ObjectTable } from './object-table';
 
@@ -71,6 +72,8 @@ export function hwptPagingAlloc(
   ioas: Ioas,
   bits: number,
   auto: boolean,
+  /** the group of the device the HWPT is made for (its unit decides the table format) */
+  group: Group,
 ): Result<HwptPaging> {
   if (
     bits &
@@ -93,7 +96,7 @@ export function hwptPagingAlloc(
     return fail('EOPNOTSUPP', 'the IOMMU has no PASID support');
   const nestParent = (bits & HWPT_ALLOC_FLAGS.NEST_PARENT) !== 0;
   const pasidCompat = (bits & HWPT_ALLOC_FLAGS.PASID) !== 0;
-  const domain = core.newPagingDomain('unmanaged', { nestParent, pasid: pasidCompat });
+  const domain = core.newPagingDomain('unmanaged', group, { nestParent, pasid: pasidCompat });
   const err = ioas.iopt.addDomain(domain);
   if (err) return err;
   const hwpt: HwptPaging = {
@@ -116,18 +119,20 @@ export function hwptAlloc(
   core: IommuCore,
   caps: IommuCaps,
   cmd: HwptAllocCmd,
-  deviceExists: (id: number) => boolean,
+  /** the group of the device dev_id names, or null when it names no device */
+  deviceGroup: (id: number) => Group | null,
 ): Result<Hwpt> {
   if ((cmd.dataType === 'none') !== (cmd.data === undefined))
     return fail('EINVAL', 'data_type and data_len disagree');
-  if (!deviceExists(cmd.devId)) return fail('ENOENT', `no device object with id ${cmd.devId}`);
+  const group = deviceGroup(cmd.devId);
+  if (group === null) return fail('ENOENT', `no device object with id ${cmd.devId}`);
   const pt = table.any(cmd.ptId);
   if (!pt) return fail('ENOENT', `no object with id ${cmd.ptId}`);
   const bits = flagBits(cmd.flags);
   if (bits === null) return fail('EOPNOTSUPP', `unknown HWPT flag in ${cmd.flags.join(',')}`);
   if (pt.type === 'ioas') {
     if (cmd.dataType !== 'none') return fail('EOPNOTSUPP', 'paging HWPTs take no driver data');
-    return hwptPagingAlloc(table, core, caps, pt as Ioas, bits, false);
+    return hwptPagingAlloc(table, core, caps, pt as Ioas, bits, false, group);
   }
   if (pt.type !== 'hwpt_paging')
     return fail('EINVAL', `pt_id ${cmd.ptId} is a ${pt.type}, not an IOAS or a paging HWPT`);
