@@ -20,7 +20,13 @@ export function runScript(lab: Lab, lines: Array<ParsedLine | LineProblem>): Scr
   for (const l of lines) {
     if (isProblem(l)) {
       run.badLines++;
-      run.results.push({ line: l.line, op: l.op, ok: false, errno: l.errno, message: `line ${l.line}: ${l.message}` });
+      run.results.push({
+        line: l.line,
+        op: l.op,
+        ok: false,
+        errno: l.errno,
+        message: `line ${l.line}: ${l.message}`,
+      });
       continue;
     }
     const e = l.event;

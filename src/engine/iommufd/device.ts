@@ -113,7 +113,15 @@ export class DeviceLayer {
       }
     }
     const bits = pasid !== NO_PASID || idev.dev.maxPasids > 0 ? HWPT_ALLOC_FLAGS.PASID : 0;
-    const made = hwptPagingAlloc(this.table, this.core, this.caps, ioas, this.caps.pasid ? bits : 0, true, idev.dev.group);
+    const made = hwptPagingAlloc(
+      this.table,
+      this.core,
+      this.caps,
+      ioas,
+      this.caps.pasid ? bits : 0,
+      true,
+      idev.dev.group,
+    );
     return made.ok ? ok({ hwpt: made.value, made: true }) : made;
   }
 
