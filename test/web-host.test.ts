@@ -116,7 +116,7 @@ describe('web host', () => {
     const opened = await api.call('openFile', { path: 'traces/laptop-demo.trace.jsonl' });
     expect(opened).toMatchObject({ t: 'result', result: { kind: 'trace' } });
     const summary = (await api.call('platformSummary', {})) as { result: { devices: unknown[] } };
-    expect(summary.result.devices).toHaveLength(5);
+    expect(summary.result.devices).toHaveLength(12);
     await api.call('replayControl', { action: 'play' });
     await expect
       .poll(() =>
@@ -126,7 +126,7 @@ describe('web host', () => {
         ),
       )
       .toBe(true);
-    expect(await api.call('queryFaults', { offset: 0, limit: 10 })).toMatchObject({ result: { total: 4 } });
+    expect(await api.call('queryFaults', { offset: 0, limit: 10 })).toMatchObject({ result: { total: 5 } });
     const bad = await api.call('openFile', {
       name: 'x.json',
       bytes: new TextEncoder().encode('{"format":"iommu-lab/platform","version":1}'),

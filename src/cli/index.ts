@@ -5,6 +5,7 @@ import { LAB_VERSION } from '../host/session';
 import { InputError } from '../host/inputs';
 import { EXIT } from './exit-codes';
 import { replayCommand } from './replay';
+import { runCommand } from './run';
 import { serveCommand } from './serve';
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
@@ -32,6 +33,16 @@ export function buildProgram(): Command {
     .option('--max-faults <n>', 'fault lines to print', (v) => parseInt(v, 10), 20)
     .action(async (trace: string, o: { platform?: string; json?: boolean; maxFaults: number }) => {
       process.exitCode = await replayCommand(trace, o, out);
+    });
+
+  program
+    .command('run')
+    .description('run a control script (iommufd, kernel and TDISP events) against a platform')
+    .argument('<script>', 'control script (JSON lines, docs/control-script.md)')
+    .requiredOption('-p, --platform <file>', 'platform description (docs/platform-format.md)')
+    .option('--json', 'one JSON object per event')
+    .action(async (script: string, o: { platform: string; json?: boolean }) => {
+      process.exitCode = await runCommand(script, o, out);
     });
 
   program

@@ -1,6 +1,7 @@
 // `iommu-lab replay TRACE [--platform FILE] [--json]`: replays a trace through the engine and prints
 // a summary (text, or JSON per docs/replay-json.md). Exit code: see exit-codes.ts.
 import { relative } from 'node:path';
+import { buildLab } from '../engine/lab';
 import { Replay } from '../engine/replay';
 import { faultRow, runSummary } from '../report/summary';
 import { loadWorkspace } from '../host/inputs';
@@ -24,10 +25,10 @@ export async function replayCommand(
   if (!ws.platform) {
     throw new Error(`${trace}: no platform: the trace names none, give one with --platform FILE`);
   }
-  const replay = new Replay(ws.platform);
+  const replay = new Replay(buildLab(ws.platform));
   for (const e of ws.trace.events) replay.apply(e);
   const errors = ws.trace.errors;
-  const summary = runSummary(ws.platform, replay, ws.trace.events.length, errors.length);
+  const summary = runSummary(replay, ws.trace.events.length, errors.length);
   const maxFaults = opts.maxFaults ?? 20;
 
   if (opts.json) {
@@ -37,7 +38,7 @@ export async function replayCommand(
           ...summary,
           trace: ws.traceFile,
           platformFile: ws.platformFile,
-          rejectedControlEvents: replay.rejectedControl,
+          rejected: replay.rejected,
           errors,
           faultRows: replay.faults.slice(0, maxFaults).map(faultRow),
         },
@@ -52,17 +53,24 @@ export async function replayCommand(
     );
     for (const e of errors.slice(0, 10)) out(`  ${e.file}:${e.line}: ${e.message}`);
     if (errors.length > 10) out(`  … ${errors.length - 10} more bad lines`);
-    if (replay.rejectedControl)
-      out(`  ${replay.rejectedControl} map/unmap events named devices the platform lacks`);
+    for (const r of replay.rejected.slice(0, 10)) out(`  ${r.origin}: ${r.op} → ${r.errno}: ${r.message}`);
     out(`faults    ${summary.faults}`);
     out('');
     const w = Math.max(...summary.devices.map((d) => d.name.length), 6);
-    out(
-      `  ${'device'.padEnd(12)}  ${'name'.padEnd(w)}  ${'domain'.padEnd(8)}  ${'tlps'.padStart(8)}  ${'faults'.padStart(7)}`,
-    );
+    const row = (c: string[]): string =>
+      `  ${c[0]!.padEnd(12)}  ${c[1]!.padEnd(w)}  ${c[2]!.padStart(5)}  ${c[3]!.padEnd(9)}  ${c[4]!.padEnd(14)}  ${c[5]!.padStart(8)}  ${c[6]!.padStart(7)}`;
+    out(row(['device', 'name', 'group', 'domain', 'driver', 'tlps', 'faults']));
     for (const d of summary.devices) {
       out(
-        `  ${d.bdf.padEnd(12)}  ${d.name.padEnd(w)}  ${d.domainType.padEnd(8)}  ${String(d.tlps).padStart(8)}  ${String(d.faults).padStart(7)}`,
+        row([
+          d.bdf,
+          d.name,
+          String(d.group),
+          d.domainType,
+          d.driver ?? '-',
+          String(d.tlps),
+          String(d.faults),
+        ]),
       );
     }
     if (replay.faults.length) {

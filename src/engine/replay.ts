@@ -1,35 +1,42 @@
-// Replays control events (map/unmap) and DMA requests against a platform and collects faults.
-//
-// Provisional domain model for the first vertical slice: each device's DMA domain is a set of 4 KiB
-// pages with R/W bits, and an identity domain passes everything. A DMA is checked page by page; the
-// first page without the needed permission faults with the VT-d legacy reason a second-level walk
-// gives for it (a non-present or read-only leaf: 0x06 for reads, 0x05 for writes). The VT-d page
-// tables, groups and iommufd objects of the model issues replace the page set.
+// Replays a trace against a lab: control events change the kernel's and iommufd's state (the same
+// events as control scripts), DMA requests are checked against the domain their device's group uses
+// at that moment, and faults are collected with the VT-d reason a legacy-mode unit reports:
+//   blocked domain (context entry cleared, as Linux's device_block_translation does) → 0x02;
+//   requester without a context entry → 0x02, or 0x01 when no device sits on its bus;
+//   paging domain without the needed permission on a page → 0x06 for reads, 0x05 for writes;
+//   identity → passes.
+// Provisional until the hardware walk lands: a paging domain is checked through its mapping list,
+// not by walking the VT-d tables the domain keeps (src/engine/vtd). Multi-page requests are
+// checked page by page and report the first faulting page.
 import { hexAddress, pageOf, PAGE_SIZE } from './address';
+import { formatBdf, ridToBdf } from './bdf';
+import { applyControl } from './control';
 import { dmarFaultLine } from './dmesg';
 import { FR } from './fault-reason';
-import type { Platform, PlatformDevice } from './platform';
+import type { CoreDevice } from './iommu/core';
+import { PagingDomain } from './iommu/domain';
+import type { PlatformLab } from './lab';
+import type { ControlEvent } from '../trace/control-script';
 
-export type ReplayEvent =
-  | {
-      kind: 'map';
-      time: number;
-      requesterId: number;
-      iova: number;
-      size: number;
-      read: boolean;
-      write: boolean;
-    }
-  | { kind: 'unmap'; time: number; requesterId: number; iova: number; size: number }
-  | {
-      kind: 'dma';
-      time: number;
-      requesterId: number;
-      pasid: number | null;
-      addr: number;
-      len: number;
-      write: boolean;
-    };
+export interface DmaRequest {
+  kind: 'dma';
+  time: number;
+  requesterId: number;
+  pasid: number | null;
+  addr: number;
+  len: number;
+  write: boolean;
+}
+
+export interface ControlStep {
+  kind: 'control';
+  time: number;
+  /** where the event came from, e.g. "trace.jsonl:12" */
+  origin: string;
+  event: ControlEvent;
+}
+
+export type ReplayEvent = DmaRequest | ControlStep;
 
 export interface Fault {
   index: number;
@@ -42,64 +49,58 @@ export interface Fault {
   reason: number;
 }
 
-const PERM_R = 1;
-const PERM_W = 2;
+export interface RejectedControl {
+  origin: string;
+  op: string;
+  errno: string;
+  message: string;
+}
 
 export class Replay {
   readonly faults: Fault[] = [];
   readonly tlpsByDevice = new Map<number, number>();
   readonly faultsByDevice = new Map<number, number>();
+  /** control events the model answered with an errno */
+  readonly rejected: RejectedControl[] = [];
   tlps = 0;
   time = 0;
-  /** map/unmap events naming a device the platform does not have */
-  rejectedControl = 0;
-  private readonly devices = new Map<number, PlatformDevice>();
-  private readonly pages = new Map<number, Map<number, number>>();
   private readonly buses = new Set<number>();
+  private readonly byRid = new Map<number, CoreDevice>();
 
-  constructor(readonly platform: Platform) {
-    for (const d of platform.devices) {
-      this.devices.set(d.requesterId, d);
-      this.pages.set(d.requesterId, new Map());
-      this.buses.add(d.bdf.bus);
+  constructor(readonly lab: PlatformLab) {
+    for (const d of lab.core.devices.values()) {
+      this.buses.add(d.requesterId >> 8);
+      this.byRid.set(d.requesterId, d);
     }
   }
 
   /** Applies one event; returns the fault it raised, if any. */
   apply(e: ReplayEvent): Fault | null {
     this.time = e.time;
-    const table = this.pages.get(e.requesterId);
-    if (!table) {
-      if (e.kind !== 'dma') {
-        this.rejectedControl++;
-        return null;
-      }
-      // A requester with no context entry: its bus's root entry is absent too when no known
-      // device sits on that bus.
-      this.tlps++;
-      return this.fault(e, e.addr, this.buses.has(e.requesterId >> 8) ? FR.CONTEXT_ENTRY_P : FR.ROOT_ENTRY_P);
-    }
-    if (e.kind === 'map') {
-      const perm = (e.read ? PERM_R : 0) | (e.write ? PERM_W : 0);
-      for (let p = pageOf(e.iova), end = pageOf(e.iova + e.size - 1); p <= end; p++) table.set(p, perm);
-      return null;
-    }
-    if (e.kind === 'unmap') {
-      for (let p = pageOf(e.iova), end = pageOf(e.iova + e.size - 1); p <= end; p++) table.delete(p);
+    if (e.kind === 'control') {
+      const o = applyControl(this.lab, e.event, { event: e.origin, time: e.time });
+      if (!o.ok) this.rejected.push({ origin: e.origin, op: e.event.op, errno: o.errno, message: o.message });
       return null;
     }
     this.tlps++;
     this.tlpsByDevice.set(e.requesterId, (this.tlpsByDevice.get(e.requesterId) ?? 0) + 1);
-    if (this.devices.get(e.requesterId)!.domainType === 'identity') return null;
-    const need = e.write ? PERM_W : PERM_R;
+    const dev = this.byRid.get(e.requesterId);
+    if (!dev) {
+      return this.fault(e, e.addr, this.buses.has(e.requesterId >> 8) ? FR.CONTEXT_ENTRY_P : FR.ROOT_ENTRY_P);
+    }
+    const domain = dev.group.domain;
+    if (domain.type === 'identity') return null;
+    if (!(domain instanceof PagingDomain)) return this.fault(e, e.addr, FR.CONTEXT_ENTRY_P);
     for (let p = pageOf(e.addr), end = pageOf(e.addr + Math.max(e.len, 1) - 1); p <= end; p++) {
-      if (((table.get(p) ?? 0) & need) === 0)
+      const page = BigInt(p * PAGE_SIZE);
+      const m = domain.mappings.find((r) => page >= r.iova && page < r.iova + r.length);
+      if (!m || !(e.write ? m.prot.write : m.prot.read))
         return this.fault(e, p * PAGE_SIZE, e.write ? FR.WRITE : FR.READ);
     }
     return null;
   }
 
-  private fault(e: Extract<ReplayEvent, { kind: 'dma' }>, addr: number, reason: number): Fault {
+  private fault(e: DmaRequest, addr: number, reason: number): Fault {
     const fault: Fault = {
       index: this.faults.length,
       time: e.time,
@@ -123,4 +124,8 @@ export function faultDmesg(f: Fault): string {
     addressHex: hexAddress(f.pageAddr).slice(2),
     reason: f.reason,
   });
+}
+
+export function faultBdf(f: Fault): string {
+  return formatBdf(ridToBdf(0, f.requesterId));
 }

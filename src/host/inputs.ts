@@ -3,7 +3,7 @@
 // JSON path; nothing already read is dropped because a later line is bad.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { loadPlatform, PLATFORM_FORMAT, type Platform } from '../engine/platform';
+import { loadPlatform, PLATFORM_FORMAT, type Platform } from '../engine/platform/index';
 import { parseTraceJsonl, TRACE_JSONL_FORMAT, type ParsedTrace } from '../trace/trace-jsonl';
 
 export interface InputProblem {

@@ -2,7 +2,8 @@
 // event loop so calls keep being answered, and reports stats at most 30 times a second.
 // (The trace issue moves decoding and the engine into worker threads joined by a SharedArrayBuffer
 // ring; this player keeps the same controls.)
-import type { Platform } from '../engine/platform';
+import { buildLab } from '../engine/lab';
+import type { Platform } from '../engine/platform/index';
 import { Replay, type ReplayEvent } from '../engine/replay';
 import type { ReplayStats, ReplayStatus } from '../shared/api';
 
@@ -24,7 +25,7 @@ export class Player {
     private readonly events: ReplayEvent[],
     private readonly onStats: (s: ReplayStats) => void,
   ) {
-    this.replay = new Replay(platform);
+    this.replay = new Replay(buildLab(platform));
     this.status = events.length ? 'ready' : 'done';
   }
 
@@ -67,7 +68,7 @@ export class Player {
   seek(time: number): void {
     const wasPlaying = this.status === 'playing';
     this.cancel();
-    this.replay = new Replay(this.platform);
+    this.replay = new Replay(buildLab(this.platform));
     this.next = 0;
     this.status = this.events.length ? 'paused' : 'done';
     this.advance(Infinity, time);

@@ -2,7 +2,7 @@
 // API contract (src/shared/api.ts) for both transports; knows nothing about IPC or WebSockets.
 import { basename } from 'node:path';
 import { version } from '../../package.json';
-import type { Platform } from '../engine/platform';
+import type { Platform } from '../engine/platform/index';
 import type { ReplayEvent } from '../engine/replay';
 import { deviceSummaries, faultRow, faultsCsv, runSummary } from '../report/summary';
 import {
@@ -65,7 +65,7 @@ export class Session {
         ? {
             name: this.platform.name,
             source: this.platformName,
-            devices: deviceSummaries(this.platform, this.player?.replay ?? null),
+            devices: deviceSummaries(this.player!.replay.lab, this.player!.replay),
           }
         : null,
     replayControl: (p) => {
@@ -113,7 +113,7 @@ export class Session {
       const enc = new TextEncoder();
       if (format === 'csv')
         return { name: 'iommu-lab-faults.csv', mime: 'text/csv', bytes: enc.encode(faultsCsv(rows)) };
-      const summary = runSummary(this.platform!, player.replay, this.events.length, this.badLines);
+      const summary = runSummary(player.replay, this.events.length, this.badLines);
       return {
         name: 'iommu-lab-report.json',
         mime: 'application/json',

@@ -1,10 +1,9 @@
 // The summary of a replay: per-device counts and fault rows, as the CLI prints it, the host serves
 // it to the renderer and the exports write it. Pure: built from a Replay's state at any moment.
-import { formatBdf, ridToBdf } from '../engine/bdf';
 import { hexAddress } from '../engine/address';
 import { faultReasonText } from '../engine/fault-reason';
-import type { Platform } from '../engine/platform';
-import { faultDmesg, type Fault, type Replay } from '../engine/replay';
+import type { PlatformLab } from '../engine/lab';
+import { faultBdf, faultDmesg, type Fault, type Replay } from '../engine/replay';
 import type { DeviceSummary, FaultRow } from '../shared/api';
 import { stringify } from 'csv-stringify/sync';
 
@@ -17,27 +16,36 @@ export interface RunSummary {
   tlps: number;
   faults: number;
   badLines: number;
+  /** control events the model answered with an errno */
+  rejectedControl: number;
   devices: DeviceSummary[];
 }
 
-export function deviceSummaries(platform: Platform, replay: Replay | null): DeviceSummary[] {
-  // Until groups are modelled (the model issue), every device is its own group, numbered as listed.
-  return platform.devices.map((d, i) => ({
-    bdf: d.bdfText,
-    name: d.name,
-    classCode: d.classCode,
-    group: i,
-    domainType: d.domainType,
-    tlps: replay?.tlpsByDevice.get(d.requesterId) ?? 0,
-    faults: replay?.faultsByDevice.get(d.requesterId) ?? 0,
-  }));
+/** Every device the IOMMU translates, in PCI scan order, with its group's domain and its counts. */
+export function deviceSummaries(lab: PlatformLab, replay: Replay | null): DeviceSummary[] {
+  const out: DeviceSummary[] = [];
+  for (const bdf of lab.platform.scanOrder) {
+    const d = lab.core.devices.get(bdf);
+    if (!d) continue;
+    out.push({
+      bdf,
+      name: d.name,
+      classCode: lab.platform.functions.get(bdf)!.classCode.toString(16).padStart(6, '0'),
+      group: d.group.id,
+      domainType: d.group.domain.type,
+      driver: d.driver,
+      tlps: replay?.tlpsByDevice.get(d.requesterId) ?? 0,
+      faults: replay?.faultsByDevice.get(d.requesterId) ?? 0,
+    });
+  }
+  return out;
 }
 
 export function faultRow(f: Fault): FaultRow {
   return {
     index: f.index,
     time: f.time,
-    bdf: formatBdf(ridToBdf(0, f.requesterId)),
+    bdf: faultBdf(f),
     pasid: f.pasid,
     access: f.write ? 'write' : 'read',
     address: hexAddress(f.pageAddr),
@@ -47,15 +55,16 @@ export function faultRow(f: Fault): FaultRow {
   };
 }
 
-export function runSummary(platform: Platform, replay: Replay, events: number, badLines: number): RunSummary {
+export function runSummary(replay: Replay, events: number, badLines: number): RunSummary {
   return {
     summaryVersion: SUMMARY_VERSION,
-    platform: platform.name,
+    platform: replay.lab.platform.name,
     events,
     tlps: replay.tlps,
     faults: replay.faults.length,
     badLines,
-    devices: deviceSummaries(platform, replay),
+    rejectedControl: replay.rejected.length,
+    devices: deviceSummaries(replay.lab, replay),
   };
 }
 

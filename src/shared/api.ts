@@ -27,6 +27,8 @@ export interface DeviceSummary {
   classCode: string;
   group: number;
   domainType: string;
+  /** bound kernel driver, or null */
+  driver: string | null;
   tlps: number;
   faults: number;
 }

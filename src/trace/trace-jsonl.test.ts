@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseTraceJsonl } from './trace-jsonl';
 
-const header = '{"format":"iommu-lab/trace-jsonl","version":0,"platform":"p.json"}';
+const header = '{"format":"iommu-lab/trace-jsonl","version":1,"platform":"p.json"}';
 
 describe('parseTraceJsonl', () => {
   it('reads the header and events', () => {
     const t = parseTraceJsonl(
       [
         header,
-        '{"op":"map","t":0,"bdf":"00:14.0","iova":"0x10000","size":"0x1000","perm":"rw"}',
+        '{"op":"dma_map","t":0,"bdf":"0000:00:14.0","iova":"0x10000","length":"0x1000","prot":"rw"}',
         '{"op":"dma","t":5,"bdf":"0000:00:14.0","addr":"0x10010","len":64,"access":"write","pasid":3}',
       ].join('\n'),
       'x.jsonl',
@@ -16,7 +16,12 @@ describe('parseTraceJsonl', () => {
     expect(t.errors).toEqual([]);
     expect(t.header.platform).toBe('p.json');
     expect(t.events).toEqual([
-      { kind: 'map', time: 0, requesterId: 0xa0, iova: 0x10000, size: 0x1000, read: true, write: true },
+      {
+        kind: 'control',
+        time: 0,
+        origin: 'x.jsonl:2',
+        event: { op: 'dma_map', t: 0, bdf: '0000:00:14.0', iova: 0x10000n, length: 0x1000n, prot: 'rw' },
+      },
       { kind: 'dma', time: 5, requesterId: 0xa0, pasid: 3, addr: 0x10010, len: 64, write: true },
     ]);
   });

@@ -1,17 +1,19 @@
 // The provisional text trace (JSON lines) of the first vertical slice; the binary chunked format of
-// the trace issue supersedes it. Line 1 is a header naming the platform file; every other line is
-// one event. A bad line is reported with its file and line number, counted and skipped: the lines
-// after it still load. See docs/trace-jsonl.md.
+// the trace issue supersedes it. Line 1 is a header naming the platform file; every other line is one
+// event: a DMA request ({"op":"dma",…}) or any control event of a control script
+// (src/trace/control-script.ts). A bad line is reported with its file and line number, counted and
+// skipped: the lines after it still load. See docs/trace-jsonl.md.
 import { z } from 'zod';
 import { parseAddress } from '../engine/address';
 import { parseBdf, rid } from '../engine/bdf';
 import type { ReplayEvent } from '../engine/replay';
+import { isProblem, parseControlLine } from './control-script';
 
 export const TRACE_JSONL_FORMAT = 'iommu-lab/trace-jsonl';
 
 export interface TraceHeader {
   format: typeof TRACE_JSONL_FORMAT;
-  version: 0;
+  version: 1;
   /** platform file, relative to the trace file */
   platform?: string;
   description?: string;
@@ -40,70 +42,51 @@ const bdf = z.string().transform((v, ctx) => {
   if (!b) ctx.addIssue({ code: 'custom', message: `not a PCI address: ${JSON.stringify(v)}` });
   return b ? rid(b) : 0;
 });
-const time = z.number().finite().min(0);
 
 const headerSchema = z.object({
   format: z.literal(TRACE_JSONL_FORMAT),
-  version: z.literal(0),
+  version: z.literal(1),
   platform: z.string().min(1).optional(),
   description: z.string().optional(),
 });
 
-const eventSchema = z.discriminatedUnion('op', [
-  z
-    .object({
-      op: z.literal('map'),
-      t: time,
-      bdf,
-      iova: address,
-      size: address,
-      perm: z.enum(['r', 'w', 'rw']),
-    })
-    .strict(),
-  z.object({ op: z.literal('unmap'), t: time, bdf, iova: address, size: address }).strict(),
-  z
-    .object({
-      op: z.literal('dma'),
-      t: time,
-      bdf,
-      addr: address,
-      len: z.number().int().min(1).max(4096),
-      access: z.enum(['read', 'write']),
-      pasid: z.number().int().min(0).max(0xfffff).optional(),
-    })
-    .strict(),
-]);
-
-function toEvent(e: z.output<typeof eventSchema>): ReplayEvent {
-  switch (e.op) {
-    case 'map':
-      return {
-        kind: 'map',
-        time: e.t,
-        requesterId: e.bdf,
-        iova: e.iova,
-        size: e.size,
-        read: e.perm.includes('r'),
-        write: e.perm.includes('w'),
-      };
-    case 'unmap':
-      return { kind: 'unmap', time: e.t, requesterId: e.bdf, iova: e.iova, size: e.size };
-    case 'dma':
-      return {
-        kind: 'dma',
-        time: e.t,
-        requesterId: e.bdf,
-        pasid: e.pasid ?? null,
-        addr: e.addr,
-        len: e.len,
-        write: e.access === 'write',
-      };
-  }
-}
+const dmaSchema = z
+  .object({
+    op: z.literal('dma'),
+    t: z.number().finite().min(0),
+    bdf,
+    addr: address,
+    len: z.number().int().min(1).max(4096),
+    access: z.enum(['read', 'write']),
+    pasid: z.number().int().min(0).max(0xfffff).optional(),
+  })
+  .strict();
 
 function describeIssue(err: z.ZodError): string {
   const i = err.issues[0]!;
   return i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message;
+}
+
+/** Parses one event line; a string is the problem with it. */
+function parseEvent(raw: string, json: unknown, file: string, line: number): ReplayEvent | string {
+  if ((json as { op?: unknown } | null)?.op === 'dma') {
+    const d = dmaSchema.safeParse(json);
+    if (!d.success) return describeIssue(d.error);
+    const e = d.data;
+    return {
+      kind: 'dma',
+      time: e.t,
+      requesterId: e.bdf,
+      pasid: e.pasid ?? null,
+      addr: e.addr,
+      len: e.len,
+      write: e.access === 'write',
+    };
+  }
+  const c = parseControlLine(raw, line);
+  if (isProblem(c)) return `${c.errno}: ${c.message}`;
+  if (c.event.t === undefined) return 't: a trace event needs a time';
+  return { kind: 'control', time: c.event.t, origin: `${file}:${line}`, event: c.event };
 }
 
 /** Parses a whole JSONL trace. Never throws on bad content: every problem is a LineError. */
@@ -130,25 +113,25 @@ export function parseTraceJsonl(text: string, file: string): ParsedTrace {
         errors.push({
           file,
           line,
-          message: `expected the header {"format":"${TRACE_JSONL_FORMAT}","version":0,…}: ${describeIssue(h.error)}`,
+          message: `expected the header {"format":"${TRACE_JSONL_FORMAT}","version":1,…}: ${describeIssue(h.error)}`,
         });
-        return { header: { format: TRACE_JSONL_FORMAT, version: 0 }, events, errors };
+        return { header: { format: TRACE_JSONL_FORMAT, version: 1 }, events, errors };
       }
       header = h.data;
       continue;
     }
-    const ev = eventSchema.safeParse(json);
-    if (!ev.success) {
-      errors.push({ file, line, message: describeIssue(ev.error) });
+    const ev = parseEvent(raw, json, file, line);
+    if (typeof ev === 'string') {
+      errors.push({ file, line, message: ev });
       continue;
     }
-    if (ev.data.t < lastTime) {
-      errors.push({ file, line, message: `time ${ev.data.t} goes back (previous event at ${lastTime})` });
+    if (ev.time < lastTime) {
+      errors.push({ file, line, message: `time ${ev.time} goes back (previous event at ${lastTime})` });
       continue;
     }
-    lastTime = ev.data.t;
-    events.push(toEvent(ev.data));
+    lastTime = ev.time;
+    events.push(ev);
   }
   if (header === null) errors.push({ file, line: 1, message: 'empty trace: no header line' });
-  return { header: header ?? { format: TRACE_JSONL_FORMAT, version: 0 }, events, errors };
+  return { header: header ?? { format: TRACE_JSONL_FORMAT, version: 1 }, events, errors };
 }

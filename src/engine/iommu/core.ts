@@ -3,7 +3,7 @@
 // iommu_create_device_direct_mappings does), driver binding, default-domain type changes through
 // sysfs, the DMA API's map/unmap on default domains, and PASID attachment. User ownership and
 // iommufd's attachments go through the same Group objects.
-import { fail, type Failure, type Result, ok } from '../errno';
+import { ErrnoError, fail, type Failure, type Result, ok } from '../errno';
 import type { Prot } from '../iommufd/io-pagetable';
 import {
   PagingDomain,
@@ -220,7 +220,12 @@ export class IommuCore {
     if (d.type === 'identity') return ok(null);
     if (!(d instanceof PagingDomain))
       return fail('EINVAL', `${bdf}: group ${dev.group.id} has no DMA API domain`);
-    d.unmap(iova, size);
+    try {
+      d.unmap(iova, size);
+    } catch (e) {
+      if (e instanceof ErrnoError) return fail(e.errno, `${bdf}: ${e.message}`);
+      throw e;
+    }
     return ok(null);
   }
 }

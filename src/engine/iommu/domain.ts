@@ -70,10 +70,16 @@ export class PagingDomain implements IoptDomain, DomainCommon {
 
   unmap(iova: bigint, length: bigint): void {
     this.table.unmap(iova, length);
-    const last = iova + length - 1n;
+    // Keep the view equal to the table: cut the range out of every mapping it overlaps.
+    const end = iova + length;
     for (let i = this.mappings.length - 1; i >= 0; i--) {
       const m = this.mappings[i]!;
-      if (m.iova >= iova && m.iova + m.length - 1n <= last) this.mappings.splice(i, 1);
+      const mEnd = m.iova + m.length;
+      if (mEnd <= iova || m.iova >= end) continue;
+      const pieces: MappedRange[] = [];
+      if (m.iova < iova) pieces.push({ ...m, length: iova - m.iova });
+      if (mEnd > end) pieces.push({ ...m, iova: end, pa: m.pa + (end - m.iova), length: mEnd - end });
+      this.mappings.splice(i, 1, ...pieces);
     }
   }
 }
