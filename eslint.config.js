@@ -1,7 +1,7 @@
 // ESLint flat config. Besides style, it enforces the layering that keeps the engine portable
 // (VS Code style: common code runs anywhere; node, browser and electron code only at the edges):
 //
-//   common   src/shared, src/engine, src/trace, src/report  no Node, no DOM, no Electron, no Svelte
+//   common   src/shared, src/engine, src/trace, src/report, src/firmware   no Node, DOM, Electron, Svelte
 //   node     src/host, src/cli                             Node builtins; no DOM, Electron or Svelte
 //   main     src/main                                      Electron main: node + electron + common + host
 //   preload  src/preload                                   electron (contextBridge) + src/shared only
@@ -91,7 +91,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/shared/**/*.ts', 'src/engine/**/*.ts', 'src/trace/**/*.ts', 'src/report/**/*.ts'],
+    files: [
+      'src/shared/**/*.ts',
+      'src/engine/**/*.ts',
+      'src/trace/**/*.ts',
+      'src/report/**/*.ts',
+      'src/firmware/**/*.ts',
+    ],
     ignores: ['**/*.test.ts'],
     rules: commonRules,
   },
@@ -164,7 +170,7 @@ export default tseslint.config(
           patterns: [
             noElectron,
             layer(
-              ['engine', 'trace', 'report', 'host', 'cli', 'main', 'preload'],
+              ['engine', 'trace', 'report', 'firmware', 'host', 'cli', 'main', 'preload'],
               'The renderer shows, it never computes: import src/shared only and ask the host.',
             ),
           ],
