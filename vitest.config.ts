@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/e2e/**', 'node_modules/**'],
     environment: 'node',
+    // polls wait on the host and the browser; a loaded 2-core CI machine needs more than the 1 s default
+    expect: { poll: { timeout: 15_000 } },
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

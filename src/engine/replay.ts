@@ -8,15 +8,15 @@
 // Provisional until the hardware walk lands: a paging domain is checked through its mapping list,
 // not by walking the VT-d tables the domain keeps (src/engine/vtd). Multi-page requests are
 // checked page by page and report the first faulting page.
-import { hexAddress, pageOf, PAGE_SIZE } from './address';
+import { pageOf, PAGE_SIZE } from './address';
 import { formatBdf, ridToBdf } from './bdf';
 import { applyControl } from './control';
-import { dmarFaultLine } from './dmesg';
-import { FR } from './fault-reason';
 import type { CoreDevice } from './iommu/core';
 import { PagingDomain } from './iommu/domain';
 import type { PlatformLab } from './lab';
 import type { ControlEvent } from '../trace/control-script';
+import { dmarFaultLine } from './vtd/dmar-log';
+import { VTD_FR_CONTEXT_ENTRY_P, VTD_FR_READ, VTD_FR_ROOT_ENTRY_P, VTD_FR_WRITE } from './vtd/fault-reasons';
 
 export interface DmaRequest {
   kind: 'dma';
@@ -86,16 +86,16 @@ export class Replay {
     this.tlpsByDevice.set(e.requesterId, (this.tlpsByDevice.get(e.requesterId) ?? 0) + 1);
     const dev = this.byRid.get(e.requesterId);
     if (!dev) {
-      return this.fault(e, e.addr, this.buses.has(e.requesterId >> 8) ? FR.CONTEXT_ENTRY_P : FR.ROOT_ENTRY_P);
+      return this.fault(e, e.addr, this.buses.has(e.requesterId >> 8) ? VTD_FR_CONTEXT_ENTRY_P : VTD_FR_ROOT_ENTRY_P);
     }
     const domain = dev.group.domain;
     if (domain.type === 'identity') return null;
-    if (!(domain instanceof PagingDomain)) return this.fault(e, e.addr, FR.CONTEXT_ENTRY_P);
+    if (!(domain instanceof PagingDomain)) return this.fault(e, e.addr, VTD_FR_CONTEXT_ENTRY_P);
     for (let p = pageOf(e.addr), end = pageOf(e.addr + Math.max(e.len, 1) - 1); p <= end; p++) {
       const page = BigInt(p * PAGE_SIZE);
       const m = domain.mappings.find((r) => page >= r.iova && page < r.iova + r.length);
       if (!m || !(e.write ? m.prot.write : m.prot.read))
-        return this.fault(e, p * PAGE_SIZE, e.write ? FR.WRITE : FR.READ);
+        return this.fault(e, p * PAGE_SIZE, e.write ? VTD_FR_WRITE : VTD_FR_READ);
     }
     return null;
   }
@@ -121,7 +121,8 @@ export function faultDmesg(f: Fault): string {
     requesterId: f.requesterId,
     pasid: f.pasid,
     write: f.write,
-    addressHex: hexAddress(f.pageAddr).slice(2),
+    addrHi: Math.floor(f.pageAddr / 2 ** 32),
+    addrLo: f.pageAddr % 2 ** 32,
     reason: f.reason,
   });
 }

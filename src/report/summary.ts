@@ -1,7 +1,7 @@
 // The summary of a replay: per-device counts and fault rows, as the CLI prints it, the host serves
 // it to the renderer and the exports write it. Pure: built from a Replay's state at any moment.
 import { hexAddress } from '../engine/address';
-import { faultReasonText } from '../engine/fault-reason';
+import { faultReasonText } from '../engine/vtd/fault-reasons';
 import type { PlatformLab } from '../engine/lab';
 import { faultBdf, faultDmesg, type Fault, type Replay } from '../engine/replay';
 import type { DeviceSummary, FaultRow } from '../shared/api';
