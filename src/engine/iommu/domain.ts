@@ -50,6 +50,11 @@ export class PagingDomain implements IoptDomain, DomainCommon {
   readonly mappings: MappedRange[] = [];
   /** set by the caller while a verb runs, so mappings record their origin */
   origin: MappingOrigin = { event: '', time: 0 };
+  /**
+   * Told after PTEs were cleared (the IOMMU driver decides when the IOTLB is invalidated: at once for
+   * strict domains, later for a DMA-FQ flush queue).
+   */
+  readonly unmapListeners: ((iova: bigint, length: bigint, origin: MappingOrigin) => void)[] = [];
 
   constructor(
     readonly id: number,
@@ -70,6 +75,7 @@ export class PagingDomain implements IoptDomain, DomainCommon {
 
   unmap(iova: bigint, length: bigint): void {
     this.table.unmap(iova, length);
+    for (const l of this.unmapListeners) l(iova, length, this.origin);
     // Keep the view equal to the table: cut the range out of every mapping it overlaps.
     const end = iova + length;
     for (let i = this.mappings.length - 1; i >= 0; i--) {

@@ -27,10 +27,12 @@ export interface GroupDevice {
 export type Owner = object;
 
 export class Group {
-  domain: Domain;
+  private currentDomain: Domain;
+  /** bumped whenever the RID domain or a PASID attachment changes (the IOMMU driver reprograms) */
+  generation = 0;
   owner: Owner | null = null;
   ownerCnt = 0;
-  /** PASID → domain (group->pasid_array) */
+  /** PASID → domain (group->pasid_array); change it through setPasid */
   readonly pasids = new Map<number, Domain>();
   /** input address width of paging domains made for this group (from its IOMMU unit): 39, 48 or 57 */
   addressWidth = 48;
@@ -42,7 +44,22 @@ export class Group {
     public defaultDomain: Domain,
     readonly blockingDomain: BlockedDomain,
   ) {
-    this.domain = defaultDomain;
+    this.currentDomain = defaultDomain;
+  }
+
+  get domain(): Domain {
+    return this.currentDomain;
+  }
+
+  set domain(d: Domain) {
+    if (d !== this.currentDomain) this.generation++;
+    this.currentDomain = d;
+  }
+
+  setPasid(pasid: number, d: Domain | null): void {
+    if (d) this.pasids.set(pasid, d);
+    else this.pasids.delete(pasid);
+    this.generation++;
   }
 
   /** __iommu_device_set_domain's check, for every device of the group. */

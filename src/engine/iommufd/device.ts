@@ -179,14 +179,14 @@ export class DeviceLayer {
     }
     if (group.pasids.has(pasid))
       return fail('EBUSY', `PASID ${pasid} of group ${group.id} is already attached`);
-    group.pasids.set(pasid, domain);
+    group.setPasid(pasid, domain);
     return null;
   }
 
   private hwDetach(idev: IommufdDevice, pasid: number): void {
     const group = idev.dev.group;
     if (pasid === NO_PASID) group.domain = group.blockingDomain;
-    else group.pasids.delete(pasid);
+    else group.setPasid(pasid, null);
   }
 
   /** iommufd_device_attach (RID when pasid is NO_PASID). Returns the HWPT id. */
@@ -304,7 +304,7 @@ export class DeviceLayer {
     }
     const group = idev.dev.group;
     if (pasid === NO_PASID) group.domain = hwpt.domain;
-    else group.pasids.set(pasid, hwpt.domain);
+    else group.setPasid(pasid, hwpt.domain);
     const moved = old.devices.size;
     const prev = old.hwpt;
     old.hwpt = hwpt;
