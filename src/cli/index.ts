@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LAB_VERSION } from '../host/session';
 import { InputError } from '../host/inputs';
 import { EXIT } from './exit-codes';
+import { importCommand } from './import-command';
 import { replayCommand } from './replay';
 import { runCommand } from './run';
 import { serveCommand } from './serve';
@@ -33,6 +34,19 @@ export function buildProgram(): Command {
     .option('--max-faults <n>', 'fault lines to print', (v) => parseInt(v, 10), 20)
     .action(async (trace: string, o: { platform?: string; json?: boolean; maxFaults: number }) => {
       process.exitCode = await replayCommand(trace, o, out);
+    });
+
+  program
+    .command('import')
+    .description(
+      'read a kernel log, ftrace output, QEMU vtd_* trace or analyzer CSV (gzip ok); report faults, hints, events',
+    )
+    .argument('<file>', 'capture to import')
+    .option('--from <kind>', 'kernel-log | ftrace | qemu-trace | analyzer-csv[:preset] (default: detected)')
+    .option('--json', 'print JSON (schema: docs/import-json.md)')
+    .option('-o, --output <file>', 'write a native trace (lands with the trace format; exits 64 for now)')
+    .action(async (file: string, o: { from?: string; json?: boolean; output?: string }) => {
+      process.exitCode = await importCommand(file, o, out);
     });
 
   program
