@@ -86,7 +86,11 @@ export class Replay {
     this.tlpsByDevice.set(e.requesterId, (this.tlpsByDevice.get(e.requesterId) ?? 0) + 1);
     const dev = this.byRid.get(e.requesterId);
     if (!dev) {
-      return this.fault(e, e.addr, this.buses.has(e.requesterId >> 8) ? VTD_FR_CONTEXT_ENTRY_P : VTD_FR_ROOT_ENTRY_P);
+      return this.fault(
+        e,
+        e.addr,
+        this.buses.has(e.requesterId >> 8) ? VTD_FR_CONTEXT_ENTRY_P : VTD_FR_ROOT_ENTRY_P,
+      );
     }
     const domain = dev.group.domain;
     if (domain.type === 'identity') return null;
