@@ -180,7 +180,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'scripts/**/*.{js,ts}', 'bin/**/*.js', '*.config.{js,ts}', '**/*.test.ts'],
+    files: [
+      'test/**/*.ts',
+      'scripts/**/*.{js,ts}',
+      'bench/**/*.ts',
+      'bin/**/*.js',
+      '*.config.{js,ts}',
+      '**/*.test.ts',
+    ],
     languageOptions: { globals: globals.node },
   },
 );

@@ -163,11 +163,12 @@ export class PhysMem {
 
   private wordIndex(pa: number): number {
     const fn = Math.floor(pa / FRAME_SIZE);
+    // off < 4096: integer ops (& and >>) instead of % and / on a double, which V8 compiles to fmod
     const off = pa - fn * FRAME_SIZE;
-    if (off % 8 !== 0)
+    if ((off & 7) !== 0 || (off | 0) !== off)
       throw new Error(`PhysMem: misaligned 64-bit access at ${hex(pa)} (must be 8-byte aligned)`);
     const slot = this.slotFor(fn);
-    return slot < 0 ? -1 : slot * WORDS_PER_FRAME + off / 4;
+    return slot < 0 ? -1 : slot * WORDS_PER_FRAME + (off >> 2);
   }
 
   private slotFor(fn: number): number {
