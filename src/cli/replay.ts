@@ -3,7 +3,7 @@
 import { relative } from 'node:path';
 import { buildLab } from '../engine/lab';
 import { Replay } from '../engine/replay';
-import { faultRow, runSummary } from '../report/summary';
+import { faultRow, hazardRow, runSummary } from '../report/summary';
 import { loadWorkspace } from '../host/inputs';
 import { EXIT } from './exit-codes';
 
@@ -41,6 +41,7 @@ export async function replayCommand(
           rejected: replay.rejected,
           errors,
           faultRows: replay.faults.slice(0, maxFaults).map(faultRow),
+          hazardRows: replay.hazards.slice(0, maxFaults).map(hazardRow),
         },
         null,
         2,
@@ -54,7 +55,11 @@ export async function replayCommand(
     for (const e of errors.slice(0, 10)) out(`  ${e.file}:${e.line}: ${e.message}`);
     if (errors.length > 10) out(`  … ${errors.length - 10} more bad lines`);
     for (const r of replay.rejected.slice(0, 10)) out(`  ${r.origin}: ${r.op} → ${r.errno}: ${r.message}`);
-    out(`faults    ${summary.faults}`);
+    const rec = Object.entries(summary.recording)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
+    out(`faults    ${summary.faults}${rec ? ` (${rec})` : ''}`);
+    out(`hazards   ${summary.hazards}`);
     out('');
     const w = Math.max(...summary.devices.map((d) => d.name.length), 6);
     const row = (c: string[]): string =>
@@ -77,9 +82,26 @@ export async function replayCommand(
       out('');
       out(replay.faults.length > maxFaults ? `first ${maxFaults} faults:` : 'faults:');
       for (const f of replay.faults.slice(0, maxFaults)) {
-        out(`  [${(f.time / 1e9).toFixed(6).padStart(12)}] ${faultRow(f).dmesg}`);
+        const row = faultRow(f);
+        const notes = [row.recording !== 'recorded' ? row.recording : '', ...row.classes]
+          .filter(Boolean)
+          .join(', ');
+        out(`  [${(f.time / 1e9).toFixed(6).padStart(12)}] ${row.dmesg}${notes ? `  (${notes})` : ''}`);
+      }
+    }
+    if (replay.hazards.length) {
+      out('');
+      out('hazards:');
+      for (const h of replay.hazards.slice(0, maxFaults).map(hazardRow)) {
+        out(
+          `  [${(h.time / 1e9).toFixed(6).padStart(12)}] use-after-unmap (stale IOTLB): ${h.bdf} ${h.access} ${h.address} succeeded ${h.age} ns after ${h.unmapOrigin} unmapped it; the IOTLB was not invalidated yet`,
+        );
       }
     }
   }
-  return (summary.faults ? EXIT.FAULTS : 0) | (errors.length ? EXIT.ERRORS : 0);
+  return (
+    (summary.faults ? EXIT.FAULTS : 0) |
+    (summary.hazards ? EXIT.HAZARDS : 0) |
+    (errors.length ? EXIT.ERRORS : 0)
+  );
 }

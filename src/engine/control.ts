@@ -43,7 +43,8 @@ function out(r: Result<unknown>, outputs: () => Outputs): Outcome {
 
 /** Runs one event. `origin` names it in mappings it creates (for views and reports). */
 export function applyControl(lab: Lab, e: ControlEvent, origin: { event: string; time: number }): Outcome {
-  const o = run(lab, e, origin);
+  lab.core.origin.current = origin;
+  const o = run(lab, e);
   if (o.ok && e.as !== undefined) {
     const id = Object.entries(o.outputs).find(([k]) => k.endsWith('_id'))?.[1];
     if (typeof id === 'number') lab.names.set(e.as, id);
@@ -51,7 +52,7 @@ export function applyControl(lab: Lab, e: ControlEvent, origin: { event: string;
   return o;
 }
 
-function run(lab: Lab, e: ControlEvent, origin: { event: string; time: number }): Outcome {
+function run(lab: Lab, e: ControlEvent): Outcome {
   const { ctx, core } = lab;
   const t = ctx.table;
   switch (e.op) {
@@ -199,7 +200,7 @@ function run(lab: Lab, e: ControlEvent, origin: { event: string; time: number })
     }
     case 'dma_map': {
       const prot = { read: e.prot.includes('r'), write: e.prot.includes('w') };
-      return out(core.dmaMap(e.bdf, e.iova, e.pa ?? e.iova, e.length, prot, origin), () => ({}));
+      return out(core.dmaMap(e.bdf, e.iova, e.pa ?? e.iova, e.length, prot), () => ({}));
     }
     case 'dma_unmap':
       return out(core.dmaUnmap(e.bdf, e.iova, e.length), () => ({}));

@@ -1,22 +1,31 @@
-// Replays a trace against a lab: control events change the kernel's and iommufd's state (the same
-// events as control scripts), DMA requests are checked against the domain their device's group uses
-// at that moment, and faults are collected with the VT-d reason a legacy-mode unit reports:
-//   blocked domain (context entry cleared, as Linux's device_block_translation does) → 0x02;
-//   requester without a context entry → 0x02, or 0x01 when no device sits on its bus;
-//   paging domain without the needed permission on a page → 0x06 for reads, 0x05 for writes;
-//   identity → passes.
-// Provisional until the hardware walk lands: a paging domain is checked through its mapping list,
-// not by walking the VT-d tables the domain keeps (src/engine/vtd). Multi-page requests are
-// checked page by page and report the first faulting page.
-import { pageOf, PAGE_SIZE } from './address';
-import { formatBdf, ridToBdf } from './bdf';
+// Replays a trace against a lab. Control events change the kernel's and iommufd's state (the same
+// events as control scripts) and the intel-iommu driver model reprograms the VT-d structures; DMA
+// requests go through the VT-d hardware model of the unit that translates their requester ID
+// (src/engine/vtd/translate.ts): IOTLB and caches, the table walk, the fault reason, FPD and the
+// fault recording registers. A translated request is then checked against the TEE-IO rules.
+// Each fault is classified for the people who must act on it (firmware, driver, platform), and a DMA
+// that succeeded only through a stale IOTLB entry is reported as a use-after-unmap hazard.
+import { PAGE_SIZE } from './address';
 import { applyControl } from './control';
 import type { CoreDevice } from './iommu/core';
-import { PagingDomain } from './iommu/domain';
 import type { PlatformLab } from './lab';
+import { PrivacySplit, TEE_REASON_TEXT } from './tee';
 import type { ControlEvent } from '../trace/control-script';
 import { dmarFaultLine } from './vtd/dmar-log';
-import { VTD_FR_CONTEXT_ENTRY_P, VTD_FR_READ, VTD_FR_ROOT_ENTRY_P, VTD_FR_WRITE } from './vtd/fault-reasons';
+import { faultReasonText, isQualified } from './vtd/fault-reasons';
+import { FaultOutcome, FaultRecorder, outcomeKind } from './vtd/fault-recording';
+import { IntelIommuDriver, type DriverUnit } from './vtd/intel-driver';
+import {
+  ACCESS_READ,
+  ACCESS_WRITE,
+  createRequest,
+  createResult,
+  STAGE_NAMES,
+  STATUS_FAULT,
+  STATUS_OK,
+  VtdTranslator,
+  type FaultProfile,
+} from './vtd/translate';
 
 export interface DmaRequest {
   kind: 'dma';
@@ -26,6 +35,8 @@ export interface DmaRequest {
   addr: number;
   len: number;
   write: boolean;
+  /** TEE-IO T bit (default 0) */
+  tbit?: number;
 }
 
 export interface ControlStep {
@@ -38,6 +49,9 @@ export interface ControlStep {
 
 export type ReplayEvent = DmaRequest | ControlStep;
 
+/** What the hardware did with a fault: recorded in an FRCD, merged, dropped, or suppressed by FPD. */
+export type FaultRecording = 'recorded' | 'compressed' | 'overflow' | 'fpd' | 'not-recorded';
+
 export interface Fault {
   index: number;
   time: number;
@@ -46,7 +60,24 @@ export interface Fault {
   write: boolean;
   /** the faulting page's address */
   pageAddr: number;
+  /** VT-d fault reason, or a lab TEE-IO reason (> 0xff) */
   reason: number;
+  /** where the walk stopped (root, context, second-level, …) */
+  stage: string;
+  recording: FaultRecording;
+  /** firmware/platform classifications, e.g. "rmrr-without-unity-map", "dma-while-blocked" */
+  classes: string[];
+}
+
+export interface Hazard {
+  kind: 'stale-iotlb';
+  time: number;
+  requesterId: number;
+  addr: number;
+  write: boolean;
+  /** the unmap whose IOTLB invalidation had not happened yet */
+  unmapOrigin: string;
+  unmapTime: number;
 }
 
 export interface RejectedControl {
@@ -56,71 +87,210 @@ export interface RejectedControl {
   message: string;
 }
 
+export interface ReplayOptions {
+  profile?: FaultProfile;
+  /** time from a fault being recorded to Linux's dmar_fault() draining the registers */
+  faultIrqLatencyNs?: number;
+}
+
+interface UnitState {
+  unit: DriverUnit;
+  translator: VtdTranslator;
+  recorder: FaultRecorder;
+  pendingSince: number;
+}
+
+/** A modelling assumption (documented): the DMAR fault interrupt is handled 2 µs after it is raised. */
+export const DEFAULT_FAULT_IRQ_LATENCY_NS = 2_000;
+
 export class Replay {
   readonly faults: Fault[] = [];
+  readonly hazards: Hazard[] = [];
   readonly tlpsByDevice = new Map<number, number>();
   readonly faultsByDevice = new Map<number, number>();
   /** control events the model answered with an errno */
   readonly rejected: RejectedControl[] = [];
+  readonly driver: IntelIommuDriver;
   tlps = 0;
   time = 0;
-  private readonly buses = new Set<number>();
-  private readonly byRid = new Map<number, CoreDevice>();
+  private readonly units = new Map<DriverUnit, UnitState>();
+  private readonly devOfRid = new Map<number, CoreDevice>();
+  private readonly privacy: PrivacySplit;
+  private readonly req = createRequest();
+  private readonly res = createResult();
+  private readonly latency: number;
 
-  constructor(readonly lab: PlatformLab) {
-    for (const d of lab.core.devices.values()) {
-      this.buses.add(d.requesterId >> 8);
-      this.byRid.set(d.requesterId, d);
+  constructor(
+    readonly lab: PlatformLab,
+    options: ReplayOptions = {},
+  ) {
+    this.driver = new IntelIommuDriver(lab.platform, lab.core, lab.mem);
+    const profile = options.profile ?? 'vtd-spec';
+    this.latency = options.faultIrqLatencyNs ?? DEFAULT_FAULT_IRQ_LATENCY_NS;
+    for (const unit of this.driver.units.values()) {
+      this.units.set(unit, {
+        unit,
+        translator: new VtdTranslator(lab.mem, unit.regs, { profile, caches: unit.caches }),
+        // QEMU has one fault recording register; real units have several (CAP.NFR). The platform does
+        // not say how many, so the lab uses QEMU's one for the QEMU profile and 8 otherwise.
+        recorder: new FaultRecorder({ records: profile === 'qemu-7.2' ? 1 : 8 }),
+        pendingSince: -1,
+      });
     }
+    for (const d of lab.core.devices.values()) {
+      const fn = lab.platform.functions.get(d.bdf)!;
+      this.devOfRid.set((fn.bdf.segment << 16) | fn.requesterId, d);
+    }
+    this.privacy = new PrivacySplit(lab.platform.teeIo);
+  }
+
+  /** The unit translating a requester ID: the one programmed for it, else its segment's include-all unit. */
+  private unitFor(rid: number, segment = 0): UnitState | null {
+    const u = this.driver.unitOfRid.get((segment << 16) | rid);
+    if (u) return this.units.get(u)!;
+    for (const s of this.units.values())
+      if (s.unit.unit.includeAll && s.unit.unit.segment === segment) return s;
+    return null;
   }
 
   /** Applies one event; returns the fault it raised, if any. */
   apply(e: ReplayEvent): Fault | null {
     this.time = e.time;
+    this.driver.advance(e.time);
     if (e.kind === 'control') {
       const o = applyControl(this.lab, e.event, { event: e.origin, time: e.time });
       if (!o.ok) this.rejected.push({ origin: e.origin, op: e.event.op, errno: o.errno, message: o.message });
+      this.driver.sync();
       return null;
     }
     this.tlps++;
     this.tlpsByDevice.set(e.requesterId, (this.tlpsByDevice.get(e.requesterId) ?? 0) + 1);
-    const dev = this.byRid.get(e.requesterId);
-    if (!dev) {
-      return this.fault(
-        e,
-        e.addr,
-        this.buses.has(e.requesterId >> 8) ? VTD_FR_CONTEXT_ENTRY_P : VTD_FR_ROOT_ENTRY_P,
+    const unit = this.unitFor(e.requesterId);
+    if (!unit) return null; // no DMA remapping for this requester: the request is not translated
+    this.drain(unit, e.time);
+    const req = this.req;
+    const res = this.res;
+    req.sid = e.requesterId;
+    req.pasidPresent = e.pasid === null ? 0 : 1;
+    req.pasid = e.pasid ?? 0;
+    req.addrHi = Math.floor(e.addr / 2 ** 32);
+    req.addrLo = e.addr % 2 ** 32;
+    req.len = e.len;
+    req.access = e.write ? ACCESS_WRITE : ACCESS_READ;
+    unit.translator.translate(req, res);
+    if (res.status === STATUS_OK) {
+      if (res.stale === 1) {
+        const rec = this.driver.unmaps[res.staleEvent];
+        this.hazards.push({
+          kind: 'stale-iotlb',
+          time: e.time,
+          requesterId: e.requesterId,
+          addr: e.addr,
+          write: e.write,
+          unmapOrigin: rec ? rec.origin.event : `unmap #${res.staleEvent}`,
+          unmapTime: res.staleTime,
+        });
+      }
+      const dev = this.devOfRid.get(e.requesterId);
+      const tee = this.privacy.check(e.tbit ?? 0, dev?.tdisp?.state === 'RUN', res.paHi, res.paLo);
+      if (tee) {
+        dev?.tdisp?.error(e.time, TEE_REASON_TEXT[tee]!);
+        return this.fault(e, e.addr, tee, 'tee-io', 'not-recorded');
+      }
+      return null;
+    }
+    if (res.status !== STATUS_FAULT) return null; // an interrupt request (MSI), not DMA
+    const page = res.faultAddrHi * 2 ** 32 + res.faultAddrLo;
+    let recording: FaultRecording;
+    if (res.fpd && isQualified(res.reason)) recording = 'fpd';
+    else if (res.noRecord) recording = 'not-recorded';
+    else {
+      const outcome = unit.recorder.report(
+        e.requesterId,
+        req.pasidPresent === 1,
+        req.pasid,
+        res.faultAddrHi,
+        res.faultAddrLo,
+        res.reason,
+        e.write,
+        false,
+        0,
       );
+      const kind = outcomeKind(outcome);
+      recording =
+        kind === FaultOutcome.RECORDED
+          ? 'recorded'
+          : kind === FaultOutcome.COMPRESSED
+            ? 'compressed'
+            : 'overflow';
+      if (unit.pendingSince < 0) unit.pendingSince = e.time;
     }
-    const domain = dev.group.domain;
-    if (domain.type === 'identity') return null;
-    if (!(domain instanceof PagingDomain)) return this.fault(e, e.addr, VTD_FR_CONTEXT_ENTRY_P);
-    for (let p = pageOf(e.addr), end = pageOf(e.addr + Math.max(e.len, 1) - 1); p <= end; p++) {
-      const page = BigInt(p * PAGE_SIZE);
-      const m = domain.mappings.find((r) => page >= r.iova && page < r.iova + r.length);
-      if (!m || !(e.write ? m.prot.write : m.prot.read))
-        return this.fault(e, p * PAGE_SIZE, e.write ? VTD_FR_WRITE : VTD_FR_READ);
-    }
-    return null;
+    return this.fault(e, page, res.reason, STAGE_NAMES[res.stage] ?? 'unknown', recording);
   }
 
-  private fault(e: DmaRequest, addr: number, reason: number): Fault {
+  /** Linux's dmar_fault() runs once the interrupt latency has passed since the first pending record. */
+  private drain(unit: UnitState, time: number): void {
+    if (unit.pendingSince >= 0 && time - unit.pendingSince >= this.latency) {
+      unit.recorder.drain();
+      unit.pendingSince = -1;
+    }
+  }
+
+  private fault(
+    e: DmaRequest,
+    addr: number,
+    reason: number,
+    stage: string,
+    recording: FaultRecording,
+  ): Fault {
     const fault: Fault = {
       index: this.faults.length,
       time: e.time,
       requesterId: e.requesterId,
       pasid: e.pasid,
       write: e.write,
-      pageAddr: pageOf(addr) * PAGE_SIZE,
+      pageAddr: Math.floor(addr / PAGE_SIZE) * PAGE_SIZE,
       reason,
+      stage,
+      recording,
+      classes: this.classify(e, addr, reason),
     };
     this.faults.push(fault);
     this.faultsByDevice.set(e.requesterId, (this.faultsByDevice.get(e.requesterId) ?? 0) + 1);
     return fault;
   }
+
+  /** The firmware- and platform-relevant classes of a fault (what a BIOS engineer must act on). */
+  private classify(e: DmaRequest, addr: number, reason: number): string[] {
+    const out: string[] = [];
+    const a = BigInt(addr);
+    const dev = this.devOfRid.get(e.requesterId);
+    if (!dev) out.push('unknown-requester');
+    if (reason === 0x4 || reason === 0x83) out.push('beyond-address-width');
+    if (dev) {
+      if (dev.group.domain.type === 'blocked') out.push('dma-while-blocked');
+      const direct = dev.regions.find(
+        (r) => (r.type === 'direct' || r.type === 'direct-relaxable') && a >= r.start && a <= r.end,
+      );
+      if (direct) out.push('rmrr-without-unity-map');
+    }
+    const reserved = this.lab.platform.memoryMap.find(
+      (m) => m.type === 'reserved' && a >= m.base && a <= m.end,
+    );
+    if (reserved && !out.includes('rmrr-without-unity-map')) out.push('firmware-reserved-memory');
+    return out;
+  }
 }
 
+export function faultText(f: Fault): string {
+  return f.reason > 0xff ? (TEE_REASON_TEXT[f.reason] ?? 'TEE-IO violation') : faultReasonText(f.reason);
+}
+
+/** The line Linux prints for a DMA-remapping fault (TEE-IO violations have no Linux line: the lab's own). */
 export function faultDmesg(f: Fault): string {
+  if (f.reason > 0xff) {
+    return `iommu-lab: [TEE-IO ${f.write ? 'Write' : 'Read'}] Request device [${faultBdf(f).slice(5)}] addr 0x${f.pageAddr.toString(16)}: ${faultText(f)}`;
+  }
   return dmarFaultLine({
     requesterId: f.requesterId,
     pasid: f.pasid,
@@ -132,5 +302,7 @@ export function faultDmesg(f: Fault): string {
 }
 
 export function faultBdf(f: Fault): string {
-  return formatBdf(ridToBdf(0, f.requesterId));
+  const b = f.requesterId;
+  const hex = (n: number, w: number) => n.toString(16).padStart(w, '0');
+  return `0000:${hex(b >> 8, 2)}:${hex((b >> 3) & 0x1f, 2)}.${b & 7}`;
 }

@@ -1,10 +1,9 @@
 // The summary of a replay: per-device counts and fault rows, as the CLI prints it, the host serves
 // it to the renderer and the exports write it. Pure: built from a Replay's state at any moment.
 import { hexAddress } from '../engine/address';
-import { faultReasonText } from '../engine/vtd/fault-reasons';
 import type { PlatformLab } from '../engine/lab';
-import { faultBdf, faultDmesg, type Fault, type Replay } from '../engine/replay';
-import type { DeviceSummary, FaultRow } from '../shared/api';
+import { faultBdf, faultDmesg, faultText, type Fault, type Hazard, type Replay } from '../engine/replay';
+import type { DeviceSummary, FaultRow, HazardRow } from '../shared/api';
 import { stringify } from 'csv-stringify/sync';
 
 export const SUMMARY_VERSION = 1;
@@ -15,6 +14,9 @@ export interface RunSummary {
   events: number;
   tlps: number;
   faults: number;
+  /** what the fault recording registers did with the faults */
+  recording: Record<string, number>;
+  hazards: number;
   badLines: number;
   /** control events the model answered with an errno */
   rejectedControl: number;
@@ -50,9 +52,31 @@ export function faultRow(f: Fault): FaultRow {
     access: f.write ? 'write' : 'read',
     address: hexAddress(f.pageAddr),
     reason: f.reason,
-    reasonText: faultReasonText(f.reason),
+    reasonText: faultText(f),
+    stage: f.stage,
+    recording: f.recording,
+    classes: f.classes,
     dmesg: faultDmesg(f),
   };
+}
+
+export function hazardRow(h: Hazard): HazardRow {
+  return {
+    kind: h.kind,
+    time: h.time,
+    bdf: faultBdf({ requesterId: h.requesterId } as Fault),
+    address: hexAddress(h.addr),
+    access: h.write ? 'write' : 'read',
+    unmapOrigin: h.unmapOrigin,
+    unmapTime: h.unmapTime,
+    age: h.time - h.unmapTime,
+  };
+}
+
+function countBy(keys: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = (out[k] ?? 0) + 1;
+  return out;
 }
 
 export function runSummary(replay: Replay, events: number, badLines: number): RunSummary {
@@ -62,6 +86,8 @@ export function runSummary(replay: Replay, events: number, badLines: number): Ru
     events,
     tlps: replay.tlps,
     faults: replay.faults.length,
+    recording: countBy(replay.faults.map((f) => f.recording)),
+    hazards: replay.hazards.length,
     badLines,
     rejectedControl: replay.rejected.length,
     devices: deviceSummaries(replay.lab, replay),

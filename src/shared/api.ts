@@ -63,8 +63,27 @@ export interface FaultRow {
   address: string;
   reason: number;
   reasonText: string;
+  /** where the hardware walk stopped: root, context, pasid-entry, second-level, tee-io… */
+  stage: string;
+  /** recorded in a fault register, compressed (same source pending), overflow, fpd (suppressed), not-recorded */
+  recording: string;
+  /** firmware/platform classes: rmrr-without-unity-map, dma-while-blocked, beyond-address-width… */
+  classes: string[];
   /** the line Linux would print for this fault */
   dmesg: string;
+}
+
+export interface HazardRow {
+  kind: 'stale-iotlb';
+  time: number;
+  bdf: string;
+  address: string;
+  access: 'read' | 'write';
+  /** the unmap whose IOTLB invalidation was still pending */
+  unmapOrigin: string;
+  unmapTime: number;
+  /** how long ago, in ns */
+  age: number;
 }
 
 export interface Progress {

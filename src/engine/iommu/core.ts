@@ -10,10 +10,14 @@ import {
   type BlockedDomain,
   type Domain,
   type IdentityDomain,
+  type MappingOrigin,
   type PageTableOps,
 } from './domain';
 import { Group, type GroupDevice } from './group';
-import type { ResvRegion } from './resv';
+import type { ReservedRegion } from '../platform/index';
+
+/** What the core needs of a reserved region (src/engine/platform/resv-regions.ts makes them). */
+export type ResvRegion = Pick<ReservedRegion, 'start' | 'end' | 'type' | 'source'>;
 import { TdispInterface } from './tdisp';
 
 export type DefaultDomainType = 'identity' | 'dma' | 'dma-fq';
@@ -64,6 +68,8 @@ export class IommuCore {
   readonly blocked: BlockedDomain;
   readonly identity: IdentityDomain;
   private nextDomainId = 1;
+  /** the event being applied; paging domains record it with each mapping and unmap */
+  readonly origin: { current: MappingOrigin } = { current: { event: 'boot', time: 0 } };
   private readonly passThroughOf = new Map<Group, boolean>();
 
   constructor(
@@ -114,7 +120,14 @@ export class IommuCore {
     group: Group,
     flags?: { nestParent: boolean; pasid: boolean },
   ): PagingDomain {
-    return new PagingDomain(this.allocDomainId(), type, this.newTable(group), group.addressWidth, flags);
+    return new PagingDomain(
+      this.allocDomainId(),
+      type,
+      this.newTable(group),
+      group.addressWidth,
+      flags,
+      this.origin,
+    );
   }
 
   device(bdf: string): CoreDevice | Failure {
@@ -135,7 +148,8 @@ export class IommuCore {
       if (r.type !== 'direct' && r.type !== 'direct-relaxable') continue;
       const start = (r.start / PAGE) * PAGE;
       const end = ((r.end + PAGE) / PAGE) * PAGE; // exclusive, page-rounded
-      domain.origin = { event: `unity map of ${r.source} for ${dev.bdf}`, time: 0 };
+      const saved = this.origin.current;
+      this.origin.current = { event: `unity map of ${r.source} for ${dev.bdf}`, time: saved.time };
       let runStart: bigint | null = null;
       for (let p = start; p <= end; p += PAGE) {
         const free = p < end && !domain.mappings.some((m) => p >= m.iova && p < m.iova + m.length);
@@ -145,6 +159,7 @@ export class IommuCore {
           runStart = null;
         }
       }
+      this.origin.current = saved;
     }
   }
 
@@ -193,14 +208,7 @@ export class IommuCore {
   }
 
   /** The DMA API maps a buffer for a kernel driver (dma_map_*), on the group's default DMA domain. */
-  dmaMap(
-    bdf: string,
-    iova: bigint,
-    pa: bigint,
-    size: bigint,
-    prot: Prot,
-    origin: { event: string; time: number },
-  ): Result<null> {
+  dmaMap(bdf: string, iova: bigint, pa: bigint, size: bigint, prot: Prot): Result<null> {
     const dev = this.device(bdf);
     if ('ok' in dev) return dev;
     if (!dev.driver) return fail('EINVAL', `${bdf}: DMA API use without a bound driver`);
@@ -209,7 +217,6 @@ export class IommuCore {
     if (!(d instanceof PagingDomain) || (d.type !== 'dma' && d.type !== 'dma-fq')) {
       return fail('EINVAL', `${bdf}: group ${dev.group.id} is on a ${d.type} domain, not a DMA API domain`);
     }
-    d.origin = origin;
     return d.map(iova, pa, size, prot) ?? ok(null);
   }
 

@@ -48,8 +48,10 @@ export class PagingDomain implements IoptDomain, DomainCommon {
   readonly apertureEnd: bigint;
   /** live mappings, for views (the page table is the truth the hardware walks) */
   readonly mappings: MappedRange[] = [];
-  /** set by the caller while a verb runs, so mappings record their origin */
-  origin: MappingOrigin = { event: '', time: 0 };
+  /** the event being applied (shared with the core), so mappings and unmaps record their origin */
+  get origin(): MappingOrigin {
+    return this.originRef.current;
+  }
   /**
    * Told after PTEs were cleared (the IOMMU driver decides when the IOTLB is invalidated: at once for
    * strict domains, later for a DMA-FQ flush queue).
@@ -63,6 +65,7 @@ export class PagingDomain implements IoptDomain, DomainCommon {
     /** address width of the table: 39, 48 or 57 bits */
     readonly addressWidth: number,
     readonly flags: { nestParent: boolean; pasid: boolean } = { nestParent: false, pasid: false },
+    private readonly originRef: { current: MappingOrigin } = { current: { event: '', time: 0 } },
   ) {
     this.apertureEnd = (1n << BigInt(addressWidth)) - 1n;
   }
