@@ -1,6 +1,6 @@
 // The `iommu-lab` command line. Each command lives in its own module; this file parses arguments
 // (commander) and turns errors into one clear message and an exit code, never a stack trace.
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { LAB_VERSION } from '../host/session';
 import { InputError } from '../host/inputs';
 import { EXIT } from './exit-codes';
@@ -32,9 +32,19 @@ export function buildProgram(): Command {
     .option('-p, --platform <file>', 'platform description (default: the one the trace names)')
     .option('--json', 'print JSON (schema: docs/replay-json.md)')
     .option('--max-faults <n>', 'fault lines to print', (v) => parseInt(v, 10), 20)
-    .action(async (trace: string, o: { platform?: string; json?: boolean; maxFaults: number }) => {
-      process.exitCode = await replayCommand(trace, o, out);
-    });
+    .addOption(
+      new Option('--iotlb <mode>', 'hardware: stale IOTLB entries translate until invalidated; strict: never')
+        .choices(['hardware', 'strict'])
+        .default('hardware'),
+    )
+    .action(
+      async (
+        trace: string,
+        o: { platform?: string; json?: boolean; maxFaults: number; iotlb: 'hardware' | 'strict' },
+      ) => {
+        process.exitCode = await replayCommand(trace, o, out);
+      },
+    );
 
   program
     .command('import')

@@ -11,6 +11,8 @@ const shown = (p: string | null): string => (p ? relative(process.cwd(), p) || p
 
 export interface ReplayOptions {
   platform?: string;
+  /** 'hardware' (default): stale IOTLB entries translate until invalidated; 'strict': never */
+  iotlb?: 'hardware' | 'strict';
   json?: boolean;
   maxFaults?: number;
 }
@@ -25,7 +27,7 @@ export async function replayCommand(
   if (!ws.platform) {
     throw new Error(`${trace}: no platform: the trace names none, give one with --platform FILE`);
   }
-  const replay = new Replay(buildLab(ws.platform));
+  const replay = new Replay(buildLab(ws.platform), { iotlbMode: opts.iotlb });
   for (const e of ws.trace.events) replay.apply(e);
   const errors = ws.trace.errors;
   const summary = runSummary(replay, ws.trace.events.length, errors.length);

@@ -14,6 +14,7 @@ import type { ControlEvent } from '../trace/control-script';
 import { dmarFaultLine } from './vtd/dmar-log';
 import { faultReasonText, isQualified } from './vtd/fault-reasons';
 import { FaultOutcome, FaultRecorder, outcomeKind } from './vtd/fault-recording';
+import type { CacheMode } from './vtd/iotlb';
 import { IntelIommuDriver, type DriverUnit } from './vtd/intel-driver';
 import {
   ACCESS_READ,
@@ -89,6 +90,8 @@ export interface RejectedControl {
 
 export interface ReplayOptions {
   profile?: FaultProfile;
+  /** 'hardware' (default): a stale IOTLB entry translates until invalidated; 'strict': never */
+  iotlbMode?: CacheMode;
   /** time from a fault being recorded to Linux's dmar_fault() draining the registers */
   faultIrqLatencyNs?: number;
 }
@@ -124,7 +127,7 @@ export class Replay {
     readonly lab: PlatformLab,
     options: ReplayOptions = {},
   ) {
-    this.driver = new IntelIommuDriver(lab.platform, lab.core, lab.mem);
+    this.driver = new IntelIommuDriver(lab.platform, lab.core, lab.mem, { cacheMode: options.iotlbMode });
     const profile = options.profile ?? 'vtd-spec';
     this.latency = options.faultIrqLatencyNs ?? DEFAULT_FAULT_IRQ_LATENCY_NS;
     for (const unit of this.driver.units.values()) {
