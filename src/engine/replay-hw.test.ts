@@ -135,3 +135,19 @@ describe('TEE-IO on the TEE-IO host (private below 0x4000_0000_0000)', () => {
     expect(r.apply(dma(6, NIC, 0x2000, true))).toMatchObject({ reason: 0x103 });
   });
 });
+
+describe('FPD (fault processing disable)', () => {
+  it('suppresses qualified faults of a context entry with FPD=1 and counts them', () => {
+    const r = replay();
+    r.apply(ctl(1, { op: 'driver_bind', bdf: '0000:01:00.0', driver: 'iwlwifi' }));
+    // Set FPD (context lo bit 1) in the Wi-Fi's legacy context entry, as firmware or a hypervisor might,
+    // and flush the context cache so the hardware reads it again.
+    const unit = r.driver.unitOfRid.get(WIFI)!;
+    const bus = unit.contextTables.get(1)![0]!;
+    const entry = bus + (WIFI & 0xff) * 16;
+    r.lab.mem.write64Big(entry, r.lab.mem.read64(entry) | 2n);
+    unit.caches.context.invalidateAll();
+    // a read of an unmapped page: 0x06 is qualified (QEMU vtd_qualified_faults) → suppressed
+    expect(r.apply(dma(2, WIFI, 0x9000, false))).toMatchObject({ reason: 6, recording: 'fpd' });
+  });
+});
