@@ -17,6 +17,7 @@ import { FaultOutcome, FaultRecorder, outcomeKind } from './vtd/fault-recording'
 import type { CacheMode } from './vtd/iotlb';
 import { IntelIommuDriver, type DriverUnit } from './vtd/intel-driver';
 import {
+  ACCESS_ATOMIC,
   ACCESS_READ,
   ACCESS_WRITE,
   createRequest,
@@ -36,8 +37,15 @@ export interface DmaRequest {
   addr: number;
   len: number;
   write: boolean;
+  /** an AtomicOp (checked like a write, which needs read and write permission) */
+  atomic?: boolean;
   /** TEE-IO T bit (default 0) */
   tbit?: number;
+  /** PCIe AT: 0 untranslated (default), 1 translation request, 2 translated */
+  at?: number;
+  /** PASID prefix Execute Requested / Privileged Mode Requested */
+  exec?: boolean;
+  priv?: boolean;
 }
 
 export interface ControlStep {
@@ -179,7 +187,10 @@ export class Replay {
     req.addrHi = Math.floor(e.addr / 2 ** 32);
     req.addrLo = e.addr % 2 ** 32;
     req.len = e.len;
-    req.access = e.write ? ACCESS_WRITE : ACCESS_READ;
+    req.access = e.atomic ? ACCESS_ATOMIC : e.write ? ACCESS_WRITE : ACCESS_READ;
+    req.at = e.at ?? 0;
+    req.exec = e.exec ? 1 : 0;
+    req.priv = e.priv ? 1 : 0;
     unit.translator.translate(req, res);
     if (res.status === STATUS_OK) {
       if (res.stale === 1) {

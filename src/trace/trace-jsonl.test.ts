@@ -22,8 +22,32 @@ describe('parseTraceJsonl', () => {
         origin: 'x.jsonl:2',
         event: { op: 'dma_map', t: 0, bdf: '0000:00:14.0', iova: 0x10000n, length: 0x1000n, prot: 'rw' },
       },
-      { kind: 'dma', time: 5, requesterId: 0xa0, pasid: 3, addr: 0x10010, len: 64, write: true },
+      {
+        kind: 'dma',
+        time: 5,
+        requesterId: 0xa0,
+        pasid: 3,
+        addr: 0x10010,
+        len: 64,
+        write: true,
+        atomic: false,
+        tbit: 0,
+        at: 0,
+        exec: false,
+        priv: false,
+      },
     ]);
+  });
+  it('reads the TLP attributes: atomic, T bit, AT, execute and privileged', () => {
+    const t = parseTraceJsonl(
+      [
+        header,
+        '{"op":"dma","t":1,"bdf":"16:00.0","addr":"0x1000","len":8,"access":"atomic","tbit":1,"at":"translated","exec":true,"priv":true}',
+      ].join('\n'),
+      'a.jsonl',
+    );
+    expect(t.errors).toEqual([]);
+    expect(t.events[0]).toMatchObject({ write: true, atomic: true, tbit: 1, at: 2, exec: true, priv: true });
   });
   it('reports each bad line with file and line number and keeps the lines after it', () => {
     const t = parseTraceJsonl(

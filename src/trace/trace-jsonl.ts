@@ -57,8 +57,14 @@ const dmaSchema = z
     bdf,
     addr: address,
     len: z.number().int().min(1).max(4096),
-    access: z.enum(['read', 'write']),
+    access: z.enum(['read', 'write', 'atomic']),
     pasid: z.number().int().min(0).max(0xfffff).optional(),
+    /** TEE-IO T bit */
+    tbit: z.union([z.literal(0), z.literal(1)]).optional(),
+    /** PCIe AT field */
+    at: z.enum(['untranslated', 'translation-request', 'translated']).optional(),
+    exec: z.boolean().optional(),
+    priv: z.boolean().optional(),
   })
   .strict();
 
@@ -80,7 +86,12 @@ function parseEvent(raw: string, json: unknown, file: string, line: number): Rep
       pasid: e.pasid ?? null,
       addr: e.addr,
       len: e.len,
-      write: e.access === 'write',
+      write: e.access !== 'read',
+      atomic: e.access === 'atomic',
+      tbit: e.tbit ?? 0,
+      at: e.at === 'translated' ? 2 : e.at === 'translation-request' ? 1 : 0,
+      exec: e.exec ?? false,
+      priv: e.priv ?? false,
     };
   }
   const c = parseControlLine(raw, line);
