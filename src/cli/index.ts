@@ -5,6 +5,7 @@ import { LAB_VERSION } from '../host/session';
 import { InputError } from '../host/inputs';
 import { EXIT } from './exit-codes';
 import { importCommand } from './import-command';
+import { platformCommand } from './platform-command';
 import { replayCommand } from './replay';
 import { runCommand } from './run';
 import { serveCommand } from './serve';
@@ -57,6 +58,20 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'write a native trace (lands with the trace format; exits 64 for now)')
     .action(async (file: string, o: { from?: string; json?: boolean; output?: string }) => {
       process.exitCode = await importCommand(file, o, out);
+    });
+
+  program
+    .command('platform')
+    .description(
+      'decode and lint ACPI DMAR/IVRS tables; build units, reserved regions and IOMMU groups with lspci and the kernel log',
+    )
+    .argument(
+      '<files...>',
+      'ACPI tables (binary, acpidump text, iasl .dsl), lspci -vvv / -tv output, kernel logs',
+    )
+    .option('--json', 'print JSON (schema: docs/platform-json.md)')
+    .action(async (files: string[], o: { json?: boolean }) => {
+      process.exitCode = await platformCommand(files, o, out);
     });
 
   program
