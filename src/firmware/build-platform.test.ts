@@ -12,9 +12,10 @@ import { summarize } from './summary';
 
 const SAMPLES = fileURLToPath(new URL('../../../shared/reference/samples', import.meta.url));
 const T = `${SAMPLES}/matched/lenovo-thinkpad-x1-carbon-gen9`;
+// Without the samples the suite is skipped; its body still runs to register tests.
 const input = (path: string, file = path.split('/').pop()!) => ({
   file,
-  bytes: new Uint8Array(readFileSync(path)),
+  bytes: existsSync(path) ? new Uint8Array(readFileSync(path)) : new Uint8Array(0),
 });
 const text = (file: string, s: string) => ({ file, bytes: new TextEncoder().encode(s) });
 
