@@ -38,10 +38,24 @@ export function buildProgram(): Command {
         .choices(['hardware', 'strict'])
         .default('hardware'),
     )
+    .addOption(
+      new Option(
+        '--profile <name>',
+        'fault semantics (default: qemu-7.2 for QEMU captures, vtd-spec otherwise)',
+      ).choices(['vtd-spec', 'qemu-7.2']),
+    )
+    .option('--compare-profiles', 'replay under both profiles and list the requests whose outcome differs')
     .action(
       async (
         trace: string,
-        o: { platform?: string; json?: boolean; maxFaults: number; iotlb: 'hardware' | 'strict' },
+        o: {
+          platform?: string;
+          json?: boolean;
+          maxFaults: number;
+          iotlb: 'hardware' | 'strict';
+          profile?: 'vtd-spec' | 'qemu-7.2';
+          compareProfiles?: boolean;
+        },
       ) => {
         process.exitCode = await replayCommand(trace, o, out);
       },

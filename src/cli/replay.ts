@@ -2,7 +2,9 @@
 // a summary (text, or JSON per docs/replay-json.md). Exit code: see exit-codes.ts.
 import { relative } from 'node:path';
 import { buildLab } from '../engine/lab';
-import { Replay } from '../engine/replay';
+import { faultBdf, Replay, type DmaRequest, type Fault, type ReplayEvent } from '../engine/replay';
+import type { Platform } from '../engine/platform/index';
+import type { FaultProfile } from '../engine/vtd/translate';
 import { faultRow, hazardRow, runSummary } from '../report/summary';
 import { loadWorkspace } from '../host/inputs';
 import { EXIT } from './exit-codes';
@@ -13,6 +15,10 @@ export interface ReplayOptions {
   platform?: string;
   /** 'hardware' (default): stale IOTLB entries translate until invalidated; 'strict': never */
   iotlb?: 'hardware' | 'strict';
+  /** fault-semantics profile; default: qemu-7.2 for QEMU captures, vtd-spec otherwise */
+  profile?: FaultProfile;
+  /** replay under both profiles and list the requests whose outcome differs */
+  compareProfiles?: boolean;
   json?: boolean;
   maxFaults?: number;
 }
@@ -27,8 +33,23 @@ export async function replayCommand(
   if (!ws.platform) {
     throw new Error(`${trace}: no platform: the trace names none, give one with --platform FILE`);
   }
-  const replay = new Replay(buildLab(ws.platform), { iotlbMode: opts.iotlb });
+  const auto: FaultProfile = ws.trace.header.source === 'qemu' ? 'qemu-7.2' : 'vtd-spec';
+  const profile = opts.profile ?? auto;
+  const replay = new Replay(buildLab(ws.platform), {
+    iotlbMode: opts.iotlb,
+    profile,
+    keepOutcomes: opts.compareProfiles,
+  });
   for (const e of ws.trace.events) replay.apply(e);
+  const comparison = opts.compareProfiles
+    ? compareProfiles(
+        ws.platform,
+        ws.trace.events,
+        replay,
+        profile === 'vtd-spec' ? 'qemu-7.2' : 'vtd-spec',
+        opts,
+      )
+    : null;
   const errors = ws.trace.errors;
   const summary = runSummary(replay, ws.trace.events.length, errors.length);
   const maxFaults = opts.maxFaults ?? 20;
@@ -44,12 +65,16 @@ export async function replayCommand(
           errors,
           faultRows: replay.faults.slice(0, maxFaults).map(faultRow),
           hazardRows: replay.hazards.slice(0, maxFaults).map(hazardRow),
+          ...(comparison ? { comparison } : {}),
         },
         null,
         2,
       ),
     );
   } else {
+    out(
+      `profile   ${profile}${opts.profile ? '' : ` (default for ${auto === 'qemu-7.2' ? 'QEMU captures' : 'hardware traces'})`}`,
+    );
     out(`platform  ${summary.platform} (${shown(ws.platformFile)}): ${summary.devices.length} devices`);
     out(
       `trace     ${ws.traceFile}: ${summary.events} events, ${summary.tlps} DMA requests, ${errors.length} bad lines skipped`,
@@ -100,10 +125,75 @@ export async function replayCommand(
         );
       }
     }
+    if (comparison) {
+      out('');
+      out(
+        `compared with ${comparison.profiles[1]}: ${comparison.differing} of ${comparison.requests} requests end differently`,
+      );
+      for (const r of comparison.rows) {
+        out(
+          `  [${(r.time / 1e9).toFixed(6).padStart(12)}] ${r.bdf} ${r.access} ${r.address}: ${comparison.profiles[0]} ${r.outcomes[0]}, ${comparison.profiles[1]} ${r.outcomes[1]}`,
+        );
+      }
+    }
   }
   return (
     (summary.faults ? EXIT.FAULTS : 0) |
     (summary.hazards ? EXIT.HAZARDS : 0) |
     (errors.length ? EXIT.ERRORS : 0)
   );
+}
+
+export interface ProfileComparison {
+  profiles: [FaultProfile, FaultProfile];
+  requests: number;
+  differing: number;
+  /** the first differing requests */
+  rows: {
+    index: number;
+    time: number;
+    bdf: string;
+    address: string;
+    access: string;
+    outcomes: [string, string];
+  }[];
+}
+
+const outcomeText = (reason: number): string =>
+  reason === 0 ? 'translated' : `fault 0x${reason.toString(16).padStart(2, '0')}`;
+
+/** Replays the same events under another profile and lists the DMA requests whose outcome differs. */
+function compareProfiles(
+  platform: Platform,
+  events: ReplayEvent[],
+  first: Replay,
+  other: FaultProfile,
+  opts: ReplayOptions,
+): ProfileComparison {
+  const second = new Replay(buildLab(platform), {
+    iotlbMode: opts.iotlb,
+    profile: other,
+    keepOutcomes: true,
+  });
+  for (const e of events) second.apply(e);
+  const dmas = events.filter((e): e is DmaRequest => e.kind === 'dma');
+  const rows: ProfileComparison['rows'] = [];
+  let differing = 0;
+  for (let i = 0; i < dmas.length; i++) {
+    const a = first.outcomes[i]!;
+    const b = second.outcomes[i]!;
+    if (a === b) continue;
+    differing++;
+    if (rows.length >= (opts.maxFaults ?? 20)) continue;
+    const d = dmas[i]!;
+    rows.push({
+      index: i,
+      time: d.time,
+      bdf: faultBdf({ requesterId: d.requesterId } as Fault),
+      address: `0x${d.addr.toString(16)}`,
+      access: d.atomic ? 'atomic' : d.write ? 'write' : 'read',
+      outcomes: [outcomeText(a), outcomeText(b)],
+    });
+  }
+  return { profiles: [first.profile, other], requests: dmas.length, differing, rows };
 }

@@ -76,6 +76,8 @@ export interface Fault {
   recording: FaultRecording;
   /** firmware/platform classifications, e.g. "rmrr-without-unity-map", "dma-while-blocked" */
   classes: string[];
+  /** the fault-semantics profile that produced it */
+  profile: FaultProfile;
 }
 
 export interface Hazard {
@@ -102,6 +104,8 @@ export interface ReplayOptions {
   iotlbMode?: CacheMode;
   /** time from a fault being recorded to Linux's dmar_fault() draining the registers */
   faultIrqLatencyNs?: number;
+  /** keep every DMA's outcome (0 translated, else the fault reason) in `outcomes`, for comparisons */
+  keepOutcomes?: boolean;
 }
 
 interface UnitState {
@@ -122,8 +126,12 @@ export class Replay {
   /** control events the model answered with an errno */
   readonly rejected: RejectedControl[] = [];
   readonly driver: IntelIommuDriver;
+  /** per DMA request in order, when keepOutcomes: 0 translated, else the fault reason */
+  readonly outcomes: number[] = [];
+  readonly profile: FaultProfile;
   tlps = 0;
   time = 0;
+  private readonly keepOutcomes: boolean;
   private readonly units = new Map<DriverUnit, UnitState>();
   private readonly devOfRid = new Map<number, CoreDevice>();
   private readonly privacy: PrivacySplit;
@@ -137,6 +145,8 @@ export class Replay {
   ) {
     this.driver = new IntelIommuDriver(lab.platform, lab.core, lab.mem, { cacheMode: options.iotlbMode });
     const profile = options.profile ?? 'vtd-spec';
+    this.profile = profile;
+    this.keepOutcomes = options.keepOutcomes ?? false;
     this.latency = options.faultIrqLatencyNs ?? DEFAULT_FAULT_IRQ_LATENCY_NS;
     for (const unit of this.driver.units.values()) {
       this.units.set(unit, {
@@ -166,6 +176,12 @@ export class Replay {
 
   /** Applies one event; returns the fault it raised, if any. */
   apply(e: ReplayEvent): Fault | null {
+    const f = this.step(e);
+    if (this.keepOutcomes && e.kind === 'dma') this.outcomes.push(f ? f.reason : 0);
+    return f;
+  }
+
+  private step(e: ReplayEvent): Fault | null {
     this.time = e.time;
     this.driver.advance(e.time);
     if (e.kind === 'control') {
@@ -268,6 +284,7 @@ export class Replay {
       stage,
       recording,
       classes: this.classify(e, addr, reason),
+      profile: this.profile,
     };
     this.faults.push(fault);
     this.faultsByDevice.set(e.requesterId, (this.faultsByDevice.get(e.requesterId) ?? 0) + 1);

@@ -39,6 +39,7 @@ export class Player {
       tlps: this.replay.tlps,
       faults: this.replay.faults.length,
       speed: this.speed,
+      profile: this.replay.profile,
     };
   }
 

@@ -102,6 +102,7 @@ export class Session {
         tlps: 0,
         faults: 0,
         speed: 0,
+        profile: 'vtd-spec',
       },
     queryFaults: ({ offset, limit }) => {
       const faults = this.player?.replay.faults ?? [];

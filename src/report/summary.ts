@@ -10,6 +10,8 @@ export const SUMMARY_VERSION = 1;
 
 export interface RunSummary {
   summaryVersion: number;
+  /** the fault-semantics profile: vtd-spec (real hardware) or qemu-7.2 */
+  profile: string;
   platform: string;
   events: number;
   tlps: number;
@@ -57,6 +59,7 @@ export function faultRow(f: Fault): FaultRow {
     recording: f.recording,
     classes: f.classes,
     dmesg: faultDmesg(f),
+    profile: f.profile,
   };
 }
 
@@ -82,6 +85,7 @@ function countBy(keys: string[]): Record<string, number> {
 export function runSummary(replay: Replay, events: number, badLines: number): RunSummary {
   return {
     summaryVersion: SUMMARY_VERSION,
+    profile: replay.profile,
     platform: replay.lab.platform.name,
     events,
     tlps: replay.tlps,

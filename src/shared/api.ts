@@ -52,6 +52,8 @@ export interface ReplayStats {
   tlps: number;
   faults: number;
   speed: number;
+  /** the fault-semantics profile of the replay */
+  profile: string;
 }
 
 export interface FaultRow {
@@ -71,6 +73,8 @@ export interface FaultRow {
   classes: string[];
   /** the line Linux would print for this fault */
   dmesg: string;
+  /** the fault-semantics profile that produced it: vtd-spec or qemu-7.2 */
+  profile: string;
 }
 
 export interface HazardRow {

@@ -17,6 +17,7 @@ export interface TraceHeader {
   /** platform file, relative to the trace file */
   platform?: string;
   description?: string;
+  source?: 'hardware' | 'qemu';
 }
 
 export interface LineError {
@@ -48,6 +49,8 @@ const headerSchema = z.object({
   version: z.literal(1),
   platform: z.string().min(1).optional(),
   description: z.string().optional(),
+  /** where the capture comes from: real silicon, or QEMU's emulated VT-d (selects the fault profile) */
+  source: z.enum(['hardware', 'qemu']).optional(),
 });
 
 const dmaSchema = z

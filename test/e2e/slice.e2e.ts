@@ -29,6 +29,7 @@ describe('lab in Chromium through the web host', () => {
     await expect.poll(() => rows.count()).toBe(12);
     expect(await rows.nth(1).textContent()).toContain('0000:00:02.0');
     await expect.poll(() => page.getByTestId('fault-count').textContent()).toBe('0');
+    expect(await page.getByTestId('profile').textContent()).toBe('profile: vtd-spec');
 
     await page.getByRole('button', { name: 'Play' }).click();
     await expect.poll(() => page.getByTestId('replay-status').textContent()).toBe('done');
