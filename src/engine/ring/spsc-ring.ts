@@ -2,12 +2,14 @@
 // records (8 uint32 words, src/trace/native/tlp-record.ts) from a decoder worker thread to an engine
 // worker thread. Lock-free: the producer alone writes the write index, the consumer alone the read
 // index. Records are written and read in place as uint32 words (no BigInt, no DataView, no allocation
-// per record), and the write index is published in batches (every `publishEvery` records, and by
-// publish()), so the consumer sees a batch with one atomic load. A side waits with Atomics.wait only
-// when the ring is empty (consumer) or full (producer), after raising its waiting flag; the other side
-// pays for Atomics.notify only when it sees that flag. Atomics.wait blocks: use the ring from worker
-// threads (Node's main thread may block too; a browser's may not). This module imports nothing, so a
-// worker can load it transpiled on its own.
+// per record), and the write index is published in batches (every `publishEvery` records, a quarter
+// of the ring by default, and by publish()), so the consumer sees a batch with one atomic load. A side
+// waits with Atomics.wait only when the ring is empty (consumer) or full (producer), after raising its
+// waiting flag; the other side pays for Atomics.notify only when it sees that flag, and the consumer
+// wakes a producer asleep on a full ring only once a quarter of the ring is free. Atomics.wait blocks:
+// use the ring from worker threads (Node's main thread may block too; a browser's may not). This
+// module imports nothing, so a worker can load it transpiled on its own. bench/ring.bench.ts measures
+// it; 16 384 slots (512 KiB of 32-byte records, within one core's L2) is a good size.
 //
 // Layout: 256 bytes of Int32 control words, each hot word on its own 64-byte cache line, then
 // capacity × recordWords uint32 words of records. Indexes are free-running 32-bit counters; record n
@@ -237,9 +239,13 @@ export class RingConsumer extends RingEnd {
   private readonly readable = () =>
     (this.writeCache = Atomics.load(this.ctl, WRITE)) !== this.r || Atomics.load(this.ctl, CLOSED) !== 0;
 
+  /** free slots that wake a producer asleep on a full ring */
+  private readonly wakeProducerAt: number;
+
   /** spin: re-checks of an empty ring before sleeping (default DEFAULT_SPIN) */
   constructor(sab: SharedArrayBuffer, options: { spin?: number } = {}) {
     super(sab, options.spin);
+    this.wakeProducerAt = Math.max(1, this.capacity >>> 2);
     this.r = Atomics.load(this.ctl, READ);
     this.writeCache = Atomics.load(this.ctl, WRITE);
   }
@@ -272,11 +278,21 @@ export class RingConsumer extends RingEnd {
     return ((this.r + i) & this.mask) * this.recordWords;
   }
 
-  /** Frees the first n readable records for the producer. */
+  /**
+   * Frees the first n readable records for the producer. A producer asleep on a full ring is woken
+   * once a quarter of the ring is free (or the ring is empty), not for every release: one wake per
+   * batch, not per record. It cannot sleep through free room it has not seen: it re-checks the read
+   * index after raising its flag, and the consumer drains the ring before it waits itself.
+   */
   release(n: number): void {
     this.r = (this.r + n) | 0;
     Atomics.store(this.ctl, READ, this.r);
-    this.wake(PRODUCER_WAITING);
+    if (
+      Atomics.load(this.ctl, PRODUCER_WAITING) !== 0 &&
+      this.capacity - ((Atomics.load(this.ctl, WRITE) - this.r) | 0) >= this.wakeProducerAt
+    ) {
+      this.wake(PRODUCER_WAITING);
+    }
   }
 
   /**
