@@ -151,3 +151,39 @@ describe('FPD (fault processing disable)', () => {
     expect(r.apply(dma(2, WIFI, 0x9000, false))).toMatchObject({ reason: 6, recording: 'fpd' });
   });
 });
+
+describe('the word path (native records) judges like the object path', () => {
+  it('gives the same faults and hazards on the laptop sample trace', async () => {
+    const { readFileSync: read } = await import('node:fs');
+    const { parseTraceJsonl } = await import('../trace/trace-jsonl');
+    const { writeTlp } = await import('../trace/native/tlp-record');
+    const trace = parseTraceJsonl(read('traces/laptop-demo.trace.jsonl', 'utf8'), 'laptop');
+    const objects = replay();
+    const words = replay();
+    const buf = new Uint32Array(8);
+    for (const e of trace.events) {
+      objects.apply(e);
+      if (e.kind === 'control') words.apply(e);
+      else {
+        writeTlp(buf, 0, {
+          time: e.time,
+          requesterId: e.requesterId,
+          segment: 0,
+          pasid: e.pasid,
+          tBit: (e.tbit ?? 0) === 1,
+          at: e.at ?? 0,
+          access: e.atomic ? 'atomic' : e.write ? 'write' : 'read',
+          exec: e.exec ?? false,
+          priv: e.priv ?? false,
+          addr: BigInt(e.addr),
+          len: e.len,
+        });
+        words.applyTlpWords(buf, 0);
+      }
+    }
+    expect(words.faults).toEqual(objects.faults);
+    expect(words.hazards).toEqual(objects.hazards);
+    expect(words.faults).toHaveLength(5);
+    expect([...words.tlpsByRid]).toEqual([...objects.tlpsByRid]);
+  });
+});

@@ -117,12 +117,14 @@ interface UnitState {
 
 /** A modelling assumption (documented): the DMAR fault interrupt is handled 2 µs after it is raised. */
 export const DEFAULT_FAULT_IRQ_LATENCY_NS = 2_000;
+const TWO_32 = 2 ** 32;
 
 export class Replay {
   readonly faults: Fault[] = [];
   readonly hazards: Hazard[] = [];
-  readonly tlpsByDevice = new Map<number, number>();
-  readonly faultsByDevice = new Map<number, number>();
+  /** per requester ID (the 16-bit ID space; other segments fold in): TLPs and faults */
+  readonly tlpsByRid = new Uint32Array(65536);
+  readonly faultsByRid = new Uint32Array(65536);
   /** control events the model answered with an errno */
   readonly rejected: RejectedControl[] = [];
   readonly driver: IntelIommuDriver;
@@ -133,6 +135,9 @@ export class Replay {
   time = 0;
   private readonly keepOutcomes: boolean;
   private readonly units = new Map<DriverUnit, UnitState>();
+  /** requester ID (segment 0) → index into unitList + 1; 0 = not looked up yet, -1 = no unit */
+  private readonly unitOfRid = new Int32Array(65536);
+  private readonly unitList: UnitState[] = [];
   private readonly devOfRid = new Map<number, CoreDevice>();
   private readonly privacy: PrivacySplit;
   private readonly req = createRequest();
@@ -149,14 +154,16 @@ export class Replay {
     this.keepOutcomes = options.keepOutcomes ?? false;
     this.latency = options.faultIrqLatencyNs ?? DEFAULT_FAULT_IRQ_LATENCY_NS;
     for (const unit of this.driver.units.values()) {
-      this.units.set(unit, {
+      const st: UnitState = {
         unit,
         translator: new VtdTranslator(lab.mem, unit.regs, { profile, caches: unit.caches }),
         // QEMU has one fault recording register; real units have several (CAP.NFR). The platform does
         // not say how many, so the lab uses QEMU's one for the QEMU profile and 8 otherwise.
         recorder: new FaultRecorder({ records: profile === 'qemu-7.2' ? 1 : 8 }),
         pendingSince: -1,
-      });
+      };
+      this.units.set(unit, st);
+      this.unitList.push(st);
     }
     for (const d of lab.core.devices.values()) {
       const fn = lab.platform.functions.get(d.bdf)!;
@@ -167,11 +174,55 @@ export class Replay {
 
   /** The unit translating a requester ID: the one programmed for it, else its segment's include-all unit. */
   private unitFor(rid: number, segment = 0): UnitState | null {
+    if (segment === 0) {
+      const cached = this.unitOfRid[rid]!;
+      if (cached > 0) return this.unitList[cached - 1]!;
+      if (cached < 0) return null;
+    }
+    let found: UnitState | null = null;
     const u = this.driver.unitOfRid.get((segment << 16) | rid);
-    if (u) return this.units.get(u)!;
-    for (const s of this.units.values())
-      if (s.unit.unit.includeAll && s.unit.unit.segment === segment) return s;
-    return null;
+    if (u) found = this.units.get(u)!;
+    else {
+      for (const st of this.unitList)
+        if (st.unit.unit.includeAll && st.unit.unit.segment === segment) found = st;
+    }
+    if (segment === 0) this.unitOfRid[rid] = found ? this.unitList.indexOf(found) + 1 : -1;
+    return found;
+  }
+
+  /**
+   * The hot path: one TLP record straight from a Uint32Array (a native trace chunk or the ring), in the
+   * layout of src/trace/native/tlp-record.ts. Allocates nothing unless the request faults.
+   */
+  applyTlpWords(words: Uint32Array, w: number): Fault | null {
+    const time = words[w]! + words[w + 1]! * TWO_32;
+    this.time = time;
+    if (time >= this.driver.nextFlushDeadline) this.driver.advance(time);
+    const ridSeg = words[w + 2]!;
+    const rid = ridSeg & 0xffff;
+    const flags = words[w + 3]!;
+    this.tlps++;
+    this.tlpsByRid[rid]!++;
+    const unit = this.unitFor(rid, ridSeg >>> 16);
+    if (!unit) {
+      if (this.keepOutcomes) this.outcomes.push(0);
+      return null;
+    }
+    this.drain(unit, time);
+    const req = this.req;
+    req.sid = rid;
+    req.pasidPresent = (flags >>> 20) & 1;
+    req.pasid = flags & 0xfffff;
+    req.addrLo = words[w + 4]!;
+    req.addrHi = words[w + 5]!;
+    req.len = words[w + 6]!;
+    req.access = (flags >>> 24) & 3;
+    req.at = (flags >>> 22) & 3;
+    req.exec = (flags >>> 26) & 1;
+    req.priv = (flags >>> 27) & 1;
+    const f = this.judge(unit, time, (flags >>> 21) & 1);
+    if (this.keepOutcomes) this.outcomes.push(f ? f.reason : 0);
+    return f;
   }
 
   /** Applies one event; returns the fault it raised, if any. */
@@ -191,58 +242,55 @@ export class Replay {
       return null;
     }
     this.tlps++;
-    this.tlpsByDevice.set(e.requesterId, (this.tlpsByDevice.get(e.requesterId) ?? 0) + 1);
+    this.tlpsByRid[e.requesterId & 0xffff]!++;
     const unit = this.unitFor(e.requesterId);
     if (!unit) return null; // no DMA remapping for this requester: the request is not translated
     this.drain(unit, e.time);
     const req = this.req;
-    const res = this.res;
     req.sid = e.requesterId;
     req.pasidPresent = e.pasid === null ? 0 : 1;
     req.pasid = e.pasid ?? 0;
-    req.addrHi = Math.floor(e.addr / 2 ** 32);
-    req.addrLo = e.addr % 2 ** 32;
+    req.addrHi = Math.floor(e.addr / TWO_32);
+    req.addrLo = e.addr % TWO_32;
     req.len = e.len;
     req.access = e.atomic ? ACCESS_ATOMIC : e.write ? ACCESS_WRITE : ACCESS_READ;
     req.at = e.at ?? 0;
     req.exec = e.exec ? 1 : 0;
     req.priv = e.priv ? 1 : 0;
+    return this.judge(unit, e.time, e.tbit ?? 0);
+  }
+
+  /** Translates this.req and judges the outcome: stale IOTLB, TEE-IO, FPD and fault recording. */
+  private judge(unit: UnitState, time: number, tbit: number): Fault | null {
+    const req = this.req;
+    const res = this.res;
     unit.translator.translate(req, res);
     if (res.status === STATUS_OK) {
-      if (res.stale === 1) {
-        const rec = this.driver.unmaps[res.staleEvent];
-        this.hazards.push({
-          kind: 'stale-iotlb',
-          time: e.time,
-          requesterId: e.requesterId,
-          addr: e.addr,
-          write: e.write,
-          unmapOrigin: rec ? rec.origin.event : `unmap #${res.staleEvent}`,
-          unmapTime: res.staleTime,
-        });
-      }
-      const dev = this.devOfRid.get(e.requesterId);
-      const tee = this.privacy.check(e.tbit ?? 0, dev?.tdisp?.state === 'RUN', res.paHi, res.paLo);
-      if (tee) {
-        dev?.tdisp?.error(e.time, TEE_REASON_TEXT[tee]!);
-        return this.fault(e, e.addr, tee, 'tee-io', 'not-recorded');
+      if (res.stale === 1) this.hazard(time);
+      if (tbit || this.privacy.enabled) {
+        const dev = this.devOfRid.get(req.sid);
+        const tee = this.privacy.check(tbit, dev?.tdisp?.state === 'RUN', res.paHi, res.paLo);
+        if (tee) {
+          dev?.tdisp?.error(time, TEE_REASON_TEXT[tee]!);
+          return this.fault(time, req.addrHi * TWO_32 + req.addrLo, tee, 'tee-io', 'not-recorded');
+        }
       }
       return null;
     }
     if (res.status !== STATUS_FAULT) return null; // an interrupt request (MSI), not DMA
-    const page = res.faultAddrHi * 2 ** 32 + res.faultAddrLo;
     let recording: FaultRecording;
     if (res.fpd && isQualified(res.reason)) recording = 'fpd';
     else if (res.noRecord) recording = 'not-recorded';
     else {
+      const write = req.access !== ACCESS_READ;
       const outcome = unit.recorder.report(
-        e.requesterId,
+        req.sid,
         req.pasidPresent === 1,
         req.pasid,
         res.faultAddrHi,
         res.faultAddrLo,
         res.reason,
-        e.write,
+        write,
         false,
         0,
       );
@@ -253,9 +301,25 @@ export class Replay {
           : kind === FaultOutcome.COMPRESSED
             ? 'compressed'
             : 'overflow';
-      if (unit.pendingSince < 0) unit.pendingSince = e.time;
+      if (unit.pendingSince < 0) unit.pendingSince = time;
     }
-    return this.fault(e, page, res.reason, STAGE_NAMES[res.stage] ?? 'unknown', recording);
+    const page = res.faultAddrHi * TWO_32 + res.faultAddrLo;
+    return this.fault(time, page, res.reason, STAGE_NAMES[res.stage] ?? 'unknown', recording);
+  }
+
+  private hazard(time: number): void {
+    const req = this.req;
+    const res = this.res;
+    const rec = this.driver.unmaps[res.staleEvent];
+    this.hazards.push({
+      kind: 'stale-iotlb',
+      time,
+      requesterId: req.sid,
+      addr: req.addrHi * TWO_32 + req.addrLo,
+      write: req.access !== ACCESS_READ,
+      unmapOrigin: rec ? rec.origin.event : `unmap #${res.staleEvent}`,
+      unmapTime: res.staleTime,
+    });
   }
 
   /** Linux's dmar_fault() runs once the interrupt latency has passed since the first pending record. */
@@ -266,36 +330,31 @@ export class Replay {
     }
   }
 
-  private fault(
-    e: DmaRequest,
-    addr: number,
-    reason: number,
-    stage: string,
-    recording: FaultRecording,
-  ): Fault {
+  private fault(time: number, addr: number, reason: number, stage: string, recording: FaultRecording): Fault {
+    const req = this.req;
     const fault: Fault = {
       index: this.faults.length,
-      time: e.time,
-      requesterId: e.requesterId,
-      pasid: e.pasid,
-      write: e.write,
+      time,
+      requesterId: req.sid,
+      pasid: req.pasidPresent ? req.pasid : null,
+      write: req.access !== ACCESS_READ,
       pageAddr: Math.floor(addr / PAGE_SIZE) * PAGE_SIZE,
       reason,
       stage,
       recording,
-      classes: this.classify(e, addr, reason),
+      classes: this.classify(req.sid, addr, reason),
       profile: this.profile,
     };
     this.faults.push(fault);
-    this.faultsByDevice.set(e.requesterId, (this.faultsByDevice.get(e.requesterId) ?? 0) + 1);
+    this.faultsByRid[req.sid & 0xffff]!++;
     return fault;
   }
 
   /** The firmware- and platform-relevant classes of a fault (what a BIOS engineer must act on). */
-  private classify(e: DmaRequest, addr: number, reason: number): string[] {
+  private classify(rid: number, addr: number, reason: number): string[] {
     const out: string[] = [];
     const a = BigInt(addr);
-    const dev = this.devOfRid.get(e.requesterId);
+    const dev = this.devOfRid.get(rid);
     if (!dev) out.push('unknown-requester');
     if (reason === 0x4 || reason === 0x83) out.push('beyond-address-width');
     if (dev) {

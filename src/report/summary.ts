@@ -38,8 +38,8 @@ export function deviceSummaries(lab: PlatformLab, replay: Replay | null): Device
       group: d.group.id,
       domainType: d.group.domain.type,
       driver: d.driver,
-      tlps: replay?.tlpsByDevice.get(d.requesterId) ?? 0,
-      faults: replay?.faultsByDevice.get(d.requesterId) ?? 0,
+      tlps: replay?.tlpsByRid[d.requesterId] ?? 0,
+      faults: replay?.faultsByRid[d.requesterId] ?? 0,
     });
   }
   return out;

@@ -90,6 +90,11 @@ export class IntelIommuDriver {
   private readonly pending: PendingFlush[] = [];
   private nextDeadline = Infinity;
 
+  /** the earliest pending DMA-FQ flush (Infinity when none): callers may skip advance() before it */
+  get nextFlushDeadline(): number {
+    return this.nextDeadline;
+  }
+
   constructor(
     private readonly platform: Platform,
     private readonly core: IommuCore,
