@@ -22,6 +22,7 @@ import {
   ACCESS_WRITE,
   createRequest,
   createResult,
+  isQualifiedFault,
   STAGE_NAMES,
   STATUS_FAULT,
   STATUS_OK,
@@ -134,6 +135,8 @@ export class Replay {
   tlps = 0;
   time = 0;
   private readonly keepOutcomes: boolean;
+  /** which reasons FPD suppresses: QEMU's exact table for qemu-7.2, the spec's fuller set otherwise */
+  private readonly qualified: (reason: number) => boolean;
   private readonly units = new Map<DriverUnit, UnitState>();
   /** requester ID (segment 0) → index into unitList + 1; 0 = not looked up yet, -1 = no unit */
   private readonly unitOfRid = new Int32Array(65536);
@@ -152,6 +155,7 @@ export class Replay {
     const profile = options.profile ?? 'vtd-spec';
     this.profile = profile;
     this.keepOutcomes = options.keepOutcomes ?? false;
+    this.qualified = profile === 'qemu-7.2' ? isQualified : isQualifiedFault;
     this.latency = options.faultIrqLatencyNs ?? DEFAULT_FAULT_IRQ_LATENCY_NS;
     for (const unit of this.driver.units.values()) {
       const st: UnitState = {
@@ -279,7 +283,7 @@ export class Replay {
     }
     if (res.status !== STATUS_FAULT) return null; // an interrupt request (MSI), not DMA
     let recording: FaultRecording;
-    if (res.fpd && isQualified(res.reason)) recording = 'fpd';
+    if (res.fpd && this.qualified(res.reason)) recording = 'fpd';
     else if (res.noRecord) recording = 'not-recorded';
     else {
       const write = req.access !== ACCESS_READ;
