@@ -137,6 +137,8 @@ export class Replay {
   private readonly keepOutcomes: boolean;
   /** which reasons FPD suppresses: QEMU's exact table for qemu-7.2, the spec's fuller set otherwise */
   private readonly qualified: (reason: number) => boolean;
+  private readonly splitWide: boolean;
+  private readonly noPasidValue: number;
   private readonly units = new Map<DriverUnit, UnitState>();
   /** requester ID (segment 0) → index into unitList + 1; 0 = not looked up yet, -1 = no unit */
   private readonly unitOfRid = new Int32Array(65536);
@@ -156,6 +158,9 @@ export class Replay {
     this.profile = profile;
     this.keepOutcomes = options.keepOutcomes ?? false;
     this.qualified = profile === 'qemu-7.2' ? isQualified : isQualifiedFault;
+    this.splitWide = profile === 'qemu-7.2';
+    // QEMU's record keeps a 16-bit PASID value and 0xFFFF for requests without PASID (reference §12)
+    this.noPasidValue = profile === 'qemu-7.2' ? 0xffff : 0;
     this.latency = options.faultIrqLatencyNs ?? DEFAULT_FAULT_IRQ_LATENCY_NS;
     for (const unit of this.driver.units.values()) {
       const st: UnitState = {
@@ -163,7 +168,9 @@ export class Replay {
         translator: new VtdTranslator(lab.mem, unit.regs, { profile, caches: unit.caches }),
         // QEMU has one fault recording register; real units have several (CAP.NFR). The platform does
         // not say how many, so the lab uses QEMU's one for the QEMU profile and 8 otherwise.
-        recorder: new FaultRecorder({ records: profile === 'qemu-7.2' ? 1 : 8 }),
+        recorder: new FaultRecorder(
+          profile === 'qemu-7.2' ? { records: 1, pasidValueBits: 16 } : { records: 8 },
+        ),
         pendingSince: -1,
       };
       this.units.set(unit, st);
@@ -192,6 +199,11 @@ export class Replay {
     }
     if (segment === 0) this.unitOfRid[rid] = found ? this.unitList.indexOf(found) + 1 : -1;
     return found;
+  }
+
+  /** The fault recording registers of the unit translating a requester ID (for views and tests). */
+  recorderOf(rid: number, segment = 0): FaultRecorder | null {
+    return this.unitFor(rid, segment)?.recorder ?? null;
   }
 
   /**
@@ -264,8 +276,29 @@ export class Replay {
     return this.judge(unit, e.time, e.tbit ?? 0);
   }
 
-  /** Translates this.req and judges the outcome: stale IOTLB, TEE-IO, FPD and fault recording. */
+  /**
+   * Judges this.req. QEMU 7.2 splits an 8-byte DMA into two 4-byte accesses (reference §12): each is
+   * translated and its fault reported, so the second merges into the first's pending record.
+   */
   private judge(unit: UnitState, time: number, tbit: number): Fault | null {
+    const req = this.req;
+    if (!this.splitWide || req.len <= 4 || req.len > 8) return this.judgeOne(unit, time, tbit);
+    const len = req.len;
+    const lo = req.addrLo;
+    const hi = req.addrHi;
+    req.len = 4;
+    const first = this.judgeOne(unit, time, tbit);
+    req.addrLo = (lo + 4) >>> 0;
+    if (req.addrLo < lo) req.addrHi = (hi + 1) >>> 0;
+    const second = this.judgeOne(unit, time, tbit);
+    req.len = len;
+    req.addrLo = lo;
+    req.addrHi = hi;
+    return first ?? second;
+  }
+
+  /** Translates this.req and judges the outcome: stale IOTLB, TEE-IO, FPD and fault recording. */
+  private judgeOne(unit: UnitState, time: number, tbit: number): Fault | null {
     const req = this.req;
     const res = this.res;
     unit.translator.translate(req, res);
@@ -290,7 +323,7 @@ export class Replay {
       const outcome = unit.recorder.report(
         req.sid,
         req.pasidPresent === 1,
-        req.pasid,
+        req.pasidPresent === 1 ? req.pasid : this.noPasidValue,
         res.faultAddrHi,
         res.faultAddrLo,
         res.reason,

@@ -577,18 +577,35 @@ describe('§12 fault recording: one record, PASID field 0xFFFF with PP=0, 8-byte
     );
   });
 
-  it.todo(
-    'qemu-7.2: an 8-byte DMA is two 4-byte accesses; when it faults, the second half faults too and is compressed ' +
-      'into the first record (FaultRecorder.compressed = 1). replay.ts translates and reports each DMA once under ' +
-      'both profiles: under qemu-7.2 it needs to split accesses wider than 4 bytes into 4-byte translate() calls ' +
-      'and report each fault',
-  );
-
-  it.todo(
-    'qemu-7.2: replay.ts builds FaultRecorder({ records: 1 }) with the default 20-bit PV and reports no-PASID ' +
-      'requests with pasid 0, so the record holds PV 0; QEMU 7.2 records PCI_NO_PASID masked to 16 bits (PV ' +
-      '0xFFFF, PP=0). It needs pasidValueBits: 16 and pasid 0xffff_ffff for legacy-mode requests without PASID',
-  );
+  it('qemu-7.2 in replay: an 8-byte DMA is two 4-byte accesses, the second fault compressed; the record PV is 0xFFFF', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { loadPlatform } = await import('../platform/index');
+    const { buildLab } = await import('../lab');
+    const { Replay } = await import('../replay');
+    const { parseControlLine, isProblem } = await import('../../trace/control-script');
+    const r = loadPlatform(JSON.parse(readFileSync('traces/platforms/laptop.platform.json', 'utf8')));
+    if (!r.ok) throw new Error('platform');
+    const run = (profile: 'vtd-spec' | 'qemu-7.2') => {
+      const rp = new Replay(buildLab(r.value), { profile });
+      const p = parseControlLine('{"op":"driver_bind","t":1,"bdf":"0000:01:00.0","driver":"iwlwifi"}', 1);
+      if (isProblem(p)) throw new Error(p.message);
+      rp.apply({ kind: 'control', time: 1, origin: 't', event: p.event });
+      // the Wi-Fi (01:00.0, legacy unit) reads 8 bytes of an unmapped page
+      rp.apply({
+        kind: 'dma',
+        time: 2,
+        requesterId: 0x0100,
+        pasid: null,
+        addr: 0x5000,
+        len: 8,
+        write: false,
+      });
+      const rec = rp.recorderOf(0x0100)!;
+      return { faults: rp.faults.map((f) => f.recording), pv: rec.pasid(0), pp: rec.pasidPresent(0) };
+    };
+    expect(run('vtd-spec')).toEqual({ faults: ['recorded'], pv: 0, pp: false });
+    expect(run('qemu-7.2')).toEqual({ faults: ['recorded', 'compressed'], pv: 0xffff, pp: false });
+  });
 });
 
 describe('§12 FPD: qualified faults are suppressed, a context entry with reserved bits is still recorded', () => {
