@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 apt_packages=()
 command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 command -v iasl >/dev/null 2>&1 || apt_packages+=(acpica-tools)
+command -v pdftoppm >/dev/null 2>&1 || apt_packages+=(poppler-utils)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

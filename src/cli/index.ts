@@ -7,6 +7,7 @@ import { EXIT } from './exit-codes';
 import { importCommand } from './import-command';
 import { platformCommand } from './platform-command';
 import { replayCommand } from './replay';
+import { diffCommand, whatIfCommand } from './report-command';
 import { runCommand } from './run';
 import { serveCommand } from './serve';
 
@@ -45,6 +46,11 @@ export function buildProgram(): Command {
       ).choices(['vtd-spec', 'qemu-7.2']),
     )
     .option('--compare-profiles', 'replay under both profiles and list the requests whose outcome differs')
+    .option('--report <file>', 'write a fault report: .html, .json, .csv or .pdf (docs/report.md)')
+    .option(
+      '--firmware <files...>',
+      'ACPI tables, lspci output, kernel logs: their findings go in the report',
+    )
     .action(
       async (
         trace: string,
@@ -55,6 +61,8 @@ export function buildProgram(): Command {
           iotlb: 'hardware' | 'strict';
           profile?: 'vtd-spec' | 'qemu-7.2';
           compareProfiles?: boolean;
+          report?: string;
+          firmware?: string[];
         },
       ) => {
         process.exitCode = await replayCommand(trace, o, out);
@@ -87,6 +95,56 @@ export function buildProgram(): Command {
     .action(async (files: string[], o: { json?: boolean }) => {
       process.exitCode = await platformCommand(files, o, out);
     });
+
+  program
+    .command('diff')
+    .description('compare two fault reports (JSON from --report): new, fixed and changed clusters')
+    .argument('<a>', 'baseline report (.json)')
+    .argument('<b>', 'report to compare with it')
+    .option('--json', 'print JSON (docs/report.md)')
+    .action(async (a: string, b: string, o: { json?: boolean }) => {
+      process.exitCode = await diffCommand(a, b, o, out);
+    });
+
+  program
+    .command('what-if')
+    .description('replay a trace with edits to its platform and diff against the original (docs/report.md)')
+    .argument('<trace>', 'trace file')
+    .option('-p, --platform <file>', 'platform description (default: the one the trace names)')
+    .option(
+      '--set <edit>',
+      'rmrr.add=BASE-END@BDF[,BDF], rmrr.N.base|end|scope=…, device.BDF.domain=identity|dma|dma-fq, tee.boundary=ADDR, kernel.defaultDomain=… (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [] as string[],
+    )
+    .option('--patch <file>', 'RFC 6902 JSON Patch applied to the platform description first')
+    .option(
+      '--report <file>',
+      "write the edited run's report: .html (with the comparison), .json, .csv or .pdf",
+    )
+    .option('--json', 'print the diff as JSON')
+    .addOption(
+      new Option('--iotlb <mode>', 'hardware: stale IOTLB entries translate until invalidated; strict: never')
+        .choices(['hardware', 'strict'])
+        .default('hardware'),
+    )
+    .addOption(new Option('--profile <name>', 'fault semantics').choices(['vtd-spec', 'qemu-7.2']))
+    .action(
+      async (
+        trace: string,
+        o: {
+          platform?: string;
+          set: string[];
+          patch?: string;
+          report?: string;
+          json?: boolean;
+          iotlb: 'hardware' | 'strict';
+          profile?: 'vtd-spec' | 'qemu-7.2';
+        },
+      ) => {
+        process.exitCode = await whatIfCommand(trace, o, out);
+      },
+    );
 
   program
     .command('run')

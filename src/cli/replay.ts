@@ -8,6 +8,7 @@ import type { FaultProfile } from '../engine/vtd/translate';
 import { faultRow, hazardRow, runSummary } from '../report/summary';
 import { loadWorkspace } from '../host/inputs';
 import { EXIT } from './exit-codes';
+import { replayReport, writeReport } from './report-command';
 
 const shown = (p: string | null): string => (p ? relative(process.cwd(), p) || p : '-');
 
@@ -19,6 +20,10 @@ export interface ReplayOptions {
   profile?: FaultProfile;
   /** replay under both profiles and list the requests whose outcome differs */
   compareProfiles?: boolean;
+  /** write a fault report (.html, .json, .csv, .pdf) */
+  report?: string;
+  /** firmware inputs whose findings go in the report */
+  firmware?: string[];
   json?: boolean;
   maxFaults?: number;
 }
@@ -137,11 +142,23 @@ export async function replayCommand(
       }
     }
   }
-  return (
+  let code =
     (summary.faults ? EXIT.FAULTS : 0) |
     (summary.hazards ? EXIT.HAZARDS : 0) |
-    (errors.length ? EXIT.ERRORS : 0)
-  );
+    (errors.length ? EXIT.ERRORS : 0);
+  if (opts.report) {
+    // The report replays the trace again: each cluster's page walk is taken when its first fault happens.
+    const report = await replayReport(trace, {
+      platform: opts.platform,
+      profile,
+      iotlb: opts.iotlb,
+      firmware: opts.firmware,
+    });
+    const rc = await writeReport(report, opts.report, (s) => void process.stderr.write(`${s}\n`));
+    if (rc) return rc;
+    code |= report.summary.exitCode; // firmware warnings (4) and errors (8)
+  }
+  return code;
 }
 
 export interface ProfileComparison {
