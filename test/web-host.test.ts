@@ -118,11 +118,16 @@ describe('web host', () => {
     const summary = (await api.call('platformSummary', {})) as { result: { devices: unknown[] } };
     expect(summary.result.devices).toHaveLength(12);
     await api.call('replayControl', { action: 'play' });
+    // wait for the end of this replay (an earlier player, made before the trace arrived, may have
+    // reported 'done' on no events)
     await expect
       .poll(() =>
         api.events.some(
           (e) =>
-            e.t === 'event' && e.event === 'stats' && (e.payload as { status: string }).status === 'done',
+            e.t === 'event' &&
+            e.event === 'stats' &&
+            (e.payload as { status: string; tlps: number }).status === 'done' &&
+            (e.payload as { tlps: number }).tlps > 0,
         ),
       )
       .toBe(true);
