@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { LAB_VERSION } from '../host/session';
 import { InputError } from '../host/inputs';
+import { crosscheckCommand } from './crosscheck-command';
 import { EXIT } from './exit-codes';
 import { importCommand } from './import-command';
 import { platformCommand } from './platform-command';
@@ -95,6 +96,28 @@ export function buildProgram(): Command {
     .action(async (files: string[], o: { json?: boolean }) => {
       process.exitCode = await platformCommand(files, o, out);
     });
+
+  program
+    .command('crosscheck')
+    .description(
+      'replay a QEMU VT-d capture (guest console + QEMU vtd_* trace, gzip ok) and report the agreement',
+    )
+    .argument('<guest-log>', 'guest serial console: dmesg with iommu:* tracepoints (tp_printk)')
+    .argument('<qemu-trace>', "QEMU log-backend trace of 'vtd_*' events (-msg timestamp=on)")
+    .option('--json', 'print JSON (schema: docs/crosscheck.md)')
+    .addOption(
+      new Option('--profile <name>', 'fault semantics of the lab')
+        .choices(['qemu-7.2', 'vtd-spec'])
+        .default('qemu-7.2'),
+    )
+    .option('--shift-maps <pages>', 'negative control: shift every guest map by N pages', (v) =>
+      parseInt(v, 10),
+    )
+    .action(
+      async (guest: string, trace: string, o: { json?: boolean; profile?: string; shiftMaps?: number }) => {
+        process.exitCode = await crosscheckCommand(guest, trace, o, out);
+      },
+    );
 
   program
     .command('diff')
