@@ -13,7 +13,7 @@ async function errorsFor(filePath: string, code: string): Promise<string[]> {
 const clean = "import { parseBdf } from './bdf';\nexport const x = parseBdf('00:14.0');\n";
 
 describe('layering lint rule', () => {
-  describe.each(['src/engine', 'src/trace', 'src/report', 'src/shared', 'src/firmware'])(
+  describe.each(['src/engine', 'src/trace', 'src/report', 'src/shared', 'src/firmware', 'src/crosscheck'])(
     'common code in %s',
     (dir) => {
       const file = `${dir}/__layering_fixture__.ts`;
