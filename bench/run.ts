@@ -1,6 +1,10 @@
 // `npm run bench`: prints the lab's figures on this machine. Benchmarks are not tests: nothing here
-// asserts a timing. Built to out/bench/run.js by vite.bench.config.ts (Node 20 runs no TypeScript).
+// asserts a timing. Built to out/bench/run.js by vite.bench.config.ts (Node 20 runs no TypeScript),
+// with the replay player's worker entries beside it (out/bench/replay-*.js).
+// Environment: IOMMU_LAB_BENCH_TLPS (default 50 000 000) sizes the replay trace;
+// IOMMU_LAB_BENCH_100M=1 adds the 100 M-record peak-RSS check (slow: a 3 GiB trace).
 import { cpus, totalmem } from 'node:os';
+import { runReplayBench, type ReplayBenchResult } from './replay.bench';
 import { runRingBench } from './ring.bench';
 import { runTranslateBench } from './translate.bench';
 
@@ -19,6 +23,40 @@ console.log('');
 console.log(
   'SharedArrayBuffer ring between two worker threads, 32-byte TLP records (the ceiling of the player):',
 );
-for (const { name, perSecond } of await runRingBench()) {
+const ring = await runRingBench();
+for (const { name, perSecond } of ring) {
   console.log(`  ${name.padEnd(72)} ${(perSecond / 1e6).toFixed(1).padStart(7)} M records/s`);
+}
+// the player's way in: the decoder write()s runs of records, the engine reads them in place
+const ceiling = ring[0]!.perSecond;
+
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const show = (r: ReplayBenchResult): void => {
+  if (r.generatedIn !== null)
+    console.log(`  generated in ${r.generatedIn.toFixed(1)} s (${mib(r.fileBytes)})`);
+  console.log(
+    `  end to end: ${(r.perSecond / 1e6).toFixed(1)} M TLP/s (${r.tlps} TLPs in ${r.playSeconds.toFixed(2)} s; ` +
+      `${((100 * r.perSecond) / ceiling).toFixed(0)} % of the bare ring's ${(ceiling / 1e6).toFixed(1)} M records/s); ` +
+      `open ${(r.openSeconds * 1000).toFixed(0)} ms`,
+  );
+  console.log(`  found ${r.faults} faults, ${r.hazards} hazards (as the generator announced)`);
+  const s = [...r.seeksMs].sort((a, b) => a - b);
+  if (s.length) {
+    console.log(
+      `  seek to ${s.length} random times: median ${s[s.length >> 1]!.toFixed(0)} ms, max ${s.at(-1)!.toFixed(0)} ms`,
+    );
+  }
+  console.log(`  peak RSS of the process so far: ${mib(r.maxRssBytes)}`);
+};
+
+console.log('');
+const tlps = Number(process.env.IOMMU_LAB_BENCH_TLPS ?? 50_000_000);
+console.log('Native trace replay from the file: decoder worker → ring → engine worker:');
+show(await runReplayBench(tlps, { log: console.log }));
+if (process.env.IOMMU_LAB_BENCH_100M === '1') {
+  console.log('');
+  console.log('100 M-record trace (peak RSS check):');
+  show(await runReplayBench(100_000_000, { log: console.log, seeks: 3 }));
+} else {
+  console.log('  (IOMMU_LAB_BENCH_100M=1 also replays a 100 M-record trace for the peak-RSS check)');
 }

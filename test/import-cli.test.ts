@@ -112,10 +112,10 @@ describe('iommu-lab import', () => {
     expect(code).toBe(EXIT.OK);
   });
 
-  it('refuses -o, unknown --from, binary files and missing files with exit 64', async () => {
-    const o = await run(kernel, { output: 'x.trace' });
+  it('refuses an unwritable -o, unknown --from, binary files and missing files with exit 64', async () => {
+    const o = await run(kernel, { output: join(dir, 'no-such-dir', 'x.iotrace') });
     expect(o.code).toBe(EXIT.FATAL);
-    expect(o.err).toMatch(/writing native traces lands with the native trace format/);
+    expect(o.err).toMatch(/-o .*x\.iotrace: ENOENT/);
     const f = await run(kernel, { from: 'pcap' });
     expect(f.code).toBe(EXIT.FATAL);
     expect(f.err).toMatch(/unknown kind "pcap"/);

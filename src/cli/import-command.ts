@@ -1,9 +1,24 @@
 // `iommu-lab import FILE [--from KIND[:PRESET]] [--json] [-o OUT]`: reads a kernel log, ftrace output,
 // QEMU vtd_* trace or PCIe analyzer CSV export (gzip or not) and reports what it found: observed
 // faults, platform hints, iommu events, QEMU translations, TLPs, and the bad lines it skipped. With
-// --json it prints one JSON object (docs/import-json.md). -o (writing a native trace) is accepted and
-// refused with exit 64 until the native trace format lands.
+// --json it prints one JSON object (docs/import-json.md). With -o OUT it also writes a native trace
+// (docs/trace-format.md, "Importing"): TLPs and translations as records, ftrace map/unmap as
+// dma_map/dma_unmap control events, observed faults as observed_fault events, and the platform given
+// with --platform, else one built from the file's own lines when they hold enough (else none, said so);
+// what cannot be carried is counted by reason. An IOMMU Lab text trace (JSON lines) given with -o is
+// converted to a native trace with the same events.
 // Exit codes (README "Exit codes"): 1 faults found, 8 bad lines skipped, 64 could not run.
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { buildPlatformReport } from '../firmware/index';
+import { LAB_VERSION } from '../host/session';
+import {
+  convertJsonlTrace,
+  ImportConverter,
+  SyncTraceWriter,
+  type ConversionCounts,
+} from '../host/replay/write-native';
+import { TRACE_JSONL_FORMAT } from '../trace/trace-jsonl';
 import {
   IMPORT_KINDS,
   type ImportedEvent,
@@ -22,8 +37,12 @@ export interface ImportCommandOptions {
    * kernel, trace, qemu, csv, analyzer); default: detected from the content */
   from?: string;
   json?: boolean;
-  /** native trace to write: not available yet (exit 64) */
+  /** native trace to write */
   output?: string;
+  /** with -o: the platform to embed (default: built from the file when it can be) */
+  platform?: string;
+  /** with -o: the device (BDF) ftrace map/unmap events that name none belong to */
+  device?: string;
   /** events, translations and TLPs listed (default 100) */
   maxEvents?: number;
 }
@@ -90,13 +109,7 @@ export async function importCommand(
   out: (s: string) => void,
   err: (s: string) => void = (s) => void process.stderr.write(s + '\n'),
 ): Promise<number> {
-  if (opts.output !== undefined) {
-    err(
-      `iommu-lab import: -o ${opts.output}: writing native traces lands with the native trace format; ` +
-        'it is not available yet, so nothing was imported or written (use --json to see what the file holds)',
-    );
-    return EXIT.FATAL;
-  }
+  if (opts.output !== undefined && (await isTextTrace(file))) return convertTextTrace(file, opts, out, err);
   let kind: ImportKind | undefined;
   let preset: string | undefined;
   if (opts.from !== undefined) {
@@ -115,12 +128,22 @@ export async function importCommand(
   const translations: QemuTranslation[] = [];
   const tlps: TlpRecord[] = [];
   const tty = !opts.json && process.stderr.isTTY === true;
+  let native: NativeOutput | null = null;
+  if (opts.output !== undefined) {
+    try {
+      native = await startNative(file, opts.output, kind, opts);
+    } catch (e) {
+      err(`iommu-lab import: -o ${opts.output}: ${(e as Error).message}`);
+      return EXIT.FATAL;
+    }
+  }
   let result;
   try {
     result = await importFile(file, {
       kind,
       preset,
       onRecord: (r) => {
+        native?.record(r);
         if (r.type === 'fault') {
           if (faults.length < MAX_FAULTS) faults.push(r);
         } else if (r.type === 'hint') {
@@ -141,6 +164,7 @@ export async function importCommand(
         : undefined,
     });
   } catch (e) {
+    native?.abort();
     if (tty) process.stderr.write('\n');
     if (e instanceof ImportFileError) {
       err(`iommu-lab import: ${e.message}`);
@@ -149,6 +173,13 @@ export async function importCommand(
     throw e;
   }
   if (tty) process.stderr.write('\n');
+  let written: WrittenTrace | null;
+  try {
+    written = native ? native.close() : null;
+  } catch (e) {
+    err(`iommu-lab import: -o ${opts.output}: ${(e as Error).message}`);
+    return EXIT.FATAL;
+  }
   const c = result.counts;
   let code: number = EXIT.OK;
   if (c.records.fault > 0) code |= EXIT.FAULTS;
@@ -170,6 +201,7 @@ export async function importCommand(
           events: events.map(strip),
           translations: translations.map(strip),
           tlps: tlps.map(strip),
+          ...(written ? { output: written } : {}),
         },
         null,
         2,
@@ -212,5 +244,236 @@ export async function importCommand(
     ))
       out(`  line ${h.line}: ${h.kind} ${JSON.stringify(h.fields)}`);
   }
+  if (written) printWritten(written, out);
   return code;
+}
+
+/** What `-o` wrote, for the JSON output's `output` field and the text summary. */
+interface WrittenTrace {
+  file: string;
+  bytes: number;
+  chunks: number;
+  tlps: number;
+  controls: number;
+  observedFaults: number;
+  driverBinds: number;
+  reordered: number;
+  notMapped: Record<string, number>;
+  /** where the embedded platform comes from, or why there is none */
+  platform: string;
+  platformEmbedded: boolean;
+}
+
+interface NativeOutput {
+  record(r: ImportRecord): void;
+  close(): WrittenTrace;
+  abort(): void;
+}
+
+const CLOCKS: Record<ImportKind, string> = {
+  'kernel-log': 'boot',
+  ftrace: 'trace',
+  'qemu-trace': 'epoch',
+  'analyzer-csv': 'capture',
+};
+
+/** Reads the platform for -o: the given file, else one built from the capture itself when it can be. */
+async function platformFor(
+  file: string,
+  opts: ImportCommandOptions,
+): Promise<{ json: Record<string, unknown> | null; note: string }> {
+  if (opts.platform !== undefined) {
+    try {
+      return {
+        json: JSON.parse(await readFile(opts.platform, 'utf8')) as Record<string, unknown>,
+        note: `given: ${opts.platform}`,
+      };
+    } catch (e) {
+      throw new Error(`--platform ${opts.platform}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const size = (await stat(file)).size;
+  if (size <= 64 * 2 ** 20) {
+    const report = buildPlatformReport([{ file, bytes: new Uint8Array(await readFile(file)) }]);
+    // a platform worth embedding has a DMA remapping unit (lspci alone gives functions, no IOMMU)
+    if (report.platform && (report.platform.iommus?.length ?? 0) > 0) {
+      return {
+        json: report.platform as unknown as Record<string, unknown>,
+        note: `built from ${basename(file)}`,
+      };
+    }
+  }
+  return {
+    json: null,
+    note:
+      'none: building one needs the PCI hierarchy (lspci -vvv) and the DMAR table, which this file does not hold; ' +
+      'build one with `iommu-lab platform` and give it with --platform FILE (here or to replay)',
+  };
+}
+
+async function startNative(
+  file: string,
+  output: string,
+  kind: ImportKind | undefined,
+  opts: ImportCommandOptions,
+): Promise<NativeOutput> {
+  const platform = await platformFor(file, opts);
+  const k: ImportKind = kind ?? 'kernel-log';
+  const st: { writer: SyncTraceWriter | null; converter: ImportConverter | null } = {
+    writer: null,
+    converter: null,
+  };
+  let failure: string | null = null;
+  let refused = 0;
+  // The kind is known once the session has detected it: the writer starts at the first record.
+  const start = (r: ImportRecord | null): ImportConverter => {
+    const detected = kind ?? (r && guessKind(r)) ?? k;
+    const writer = new SyncTraceWriter(output, {
+      format: 'iommu-lab/trace',
+      version: 1,
+      platform: platform.json,
+      capture: {
+        description: `imported from ${basename(file)} (${detected})`,
+        tool: `${detected === 'qemu-trace' ? 'qemu vtd trace' : detected}, imported by iommu-lab ${LAB_VERSION}`,
+        source: basename(file),
+      },
+      timeBase: { unit: 'ns', clock: CLOCKS[detected] },
+    });
+    st.writer = writer;
+    st.converter = new ImportConverter(writer, detected, opts.device ?? null);
+    return st.converter;
+  };
+  return {
+    record(r) {
+      if (failure !== null) return;
+      try {
+        (st.converter ?? start(r)).record(r);
+      } catch (e) {
+        if (e instanceof RangeError) refused++;
+        else failure = (e as Error).message;
+      }
+    },
+    close() {
+      const converter = st.converter ?? start(null);
+      const totals = st.writer!.close();
+      if (failure !== null) throw new Error(failure);
+      const c: ConversionCounts = converter.counts;
+      const notMapped = { ...c.notMapped };
+      if (refused) notMapped['records the native format refuses (out of range)'] = refused;
+      return {
+        file: output,
+        bytes: totals.bytes,
+        chunks: totals.chunks,
+        tlps: c.tlps,
+        controls: c.controls,
+        observedFaults: c.observedFaults,
+        driverBinds: c.driverBinds,
+        reordered: c.reordered,
+        notMapped,
+        platform: platform.note,
+        platformEmbedded: platform.json !== null,
+      };
+    },
+    abort() {
+      try {
+        st.writer?.abort();
+      } catch {
+        // already closed
+      }
+      void rm(output, { force: true });
+    },
+  };
+}
+
+/** The importer kind a record comes from, when it shows (the session detects it before the first). */
+function guessKind(r: ImportRecord): ImportKind | null {
+  if (r.type === 'translation') return 'qemu-trace';
+  if (r.type === 'tlp') return r.origin === 'analyzer' ? 'analyzer-csv' : 'kernel-log';
+  if (r.type === 'event') return r.origin === 'ftrace' ? 'ftrace' : 'kernel-log';
+  if (r.type === 'fault' && r.origin === 'qemu') return 'qemu-trace';
+  return null;
+}
+
+function printWritten(w: WrittenTrace, out: (s: string) => void): void {
+  out('');
+  out(
+    `wrote     ${w.file}: ${w.tlps} TLP records, ${w.controls} control events (${w.driverBinds} driver binds added), ` +
+      `${w.observedFaults} observed faults, ${w.bytes} bytes`,
+  );
+  out(`platform  ${w.platform}`);
+  if (w.reordered)
+    out(`          ${w.reordered} records went back in time and were moved up to the previous time`);
+  const skipped = Object.entries(w.notMapped);
+  if (skipped.length) {
+    out('not carried:');
+    for (const [why, n] of skipped) out(`  ${n} ${why}`);
+  }
+}
+
+/** True when the file is an IOMMU Lab text trace (its first JSON line is the trace-jsonl header). */
+async function isTextTrace(file: string): Promise<boolean> {
+  let head: string;
+  try {
+    const fh = await open(file, 'r');
+    try {
+      const b = new Uint8Array(4096);
+      const { bytesRead } = await fh.read(b, 0, b.length, 0);
+      head = new TextDecoder().decode(b.subarray(0, bytesRead));
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
+  for (const line of head.split(/\r?\n/)) {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    try {
+      return (JSON.parse(t) as { format?: unknown }).format === TRACE_JSONL_FORMAT;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+async function convertTextTrace(
+  file: string,
+  opts: ImportCommandOptions,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
+  let r;
+  try {
+    r = await convertJsonlTrace(
+      file,
+      opts.output!,
+      opts.platform,
+      `trace-jsonl, converted by iommu-lab ${LAB_VERSION}`,
+    );
+  } catch (e) {
+    await rm(opts.output!, { force: true });
+    err(`iommu-lab import: ${(e as Error).message}`);
+    return EXIT.FATAL;
+  }
+  const w = {
+    file: opts.output!,
+    bytes: r.totals.bytes,
+    chunks: r.totals.chunks,
+    tlps: r.totals.records,
+    controls: r.totals.controls,
+    badLines: r.badLines,
+    platform: r.platform,
+  };
+  if (opts.json)
+    out(
+      JSON.stringify({ importVersion: IMPORT_JSON_VERSION, file, kind: 'trace-jsonl', output: w }, null, 2),
+    );
+  else {
+    out(`file      ${file} (IOMMU Lab text trace)`);
+    out(`wrote     ${w.file}: ${w.tlps} TLP records, ${w.controls} control events, ${w.bytes} bytes`);
+    out(`platform  embedded from ${w.platform}`);
+    if (w.badLines) out(`          ${w.badLines} bad lines skipped (iommu-lab replay ${file} lists them)`);
+  }
+  return w.badLines ? EXIT.ERRORS : EXIT.OK;
 }

@@ -5,6 +5,7 @@ import { LAB_VERSION } from '../host/session';
 import { InputError } from '../host/inputs';
 import { crosscheckCommand } from './crosscheck-command';
 import { EXIT } from './exit-codes';
+import { genCommand, type GenCommandOptions } from './gen-command';
 import { importCommand } from './import-command';
 import { platformCommand } from './platform-command';
 import { replayCommand } from './replay';
@@ -52,6 +53,10 @@ export function buildProgram(): Command {
       '--firmware <files...>',
       'ACPI tables, lspci output, kernel logs: their findings go in the report',
     )
+    .option(
+      '--progress',
+      'native traces: a progress line on stderr every second (default: when stderr is a terminal)',
+    )
     .action(
       async (
         trace: string,
@@ -64,6 +69,7 @@ export function buildProgram(): Command {
           compareProfiles?: boolean;
           report?: string;
           firmware?: string[];
+          progress?: boolean;
         },
       ) => {
         process.exitCode = await replayCommand(trace, o, out);
@@ -78,9 +84,38 @@ export function buildProgram(): Command {
     .argument('<file>', 'capture to import')
     .option('--from <kind>', 'kernel-log | ftrace | qemu-trace | analyzer-csv[:preset] (default: detected)')
     .option('--json', 'print JSON (schema: docs/import-json.md)')
-    .option('-o, --output <file>', 'write a native trace (lands with the trace format; exits 64 for now)')
-    .action(async (file: string, o: { from?: string; json?: boolean; output?: string }) => {
-      process.exitCode = await importCommand(file, o, out);
+    .option('-o, --output <file>', 'write a native trace (.iotrace); a text trace (JSON lines) is converted')
+    .option(
+      '-p, --platform <file>',
+      'with -o: the platform to embed (default: built from the file if it can be)',
+    )
+    .option('--device <bdf>', 'with -o: the device ftrace map/unmap events that name none belong to')
+    .action(
+      async (
+        file: string,
+        o: { from?: string; json?: boolean; output?: string; platform?: string; device?: string },
+      ) => {
+        process.exitCode = await importCommand(file, o, out);
+      },
+    );
+
+  program
+    .command('gen')
+    .description('write a deterministic synthetic native trace whose fault count is known by construction')
+    .requiredOption('--seed <n>', 'PRNG seed (same options, same bytes)')
+    .requiredOption('--tlps <n>', 'TLP records (k, M, G suffixes: 50M)')
+    .option('--devices <n>', 'devices issuing DMA (default 4)')
+    .option('--pasids <n>', 'PASIDs per iommufd device; every other device uses iommufd (default 0)')
+    .option('--working-set <pages>', 'pages mapped per device (default 256)')
+    .option('--fault-rate <r>', 'fraction of TLPs to pages never mapped (default 0.001)')
+    .option('--tbit-mix <r>', 'fraction of the other TLPs with the TEE-IO T bit (default 0)')
+    .option('--stale-unmaps <n>', 'use-after-unmap sequences: unmap without IOTLB invalidation (default 0)')
+    .option('--control-events <n>', 'extra map/unmap control events spread over the trace (default 0)')
+    .option('-p, --platform <file>', 'platform to embed (default: a sample platform with --devices devices)')
+    .requiredOption('-o, --output <file>', 'native trace to write (.iotrace)')
+    .option('--json', 'print what was written as JSON')
+    .action(async (o: GenCommandOptions) => {
+      process.exitCode = await genCommand(o, out);
     });
 
   program

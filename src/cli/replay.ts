@@ -1,12 +1,33 @@
 // `iommu-lab replay TRACE [--platform FILE] [--json]`: replays a trace through the engine and prints
-// a summary (text, or JSON per docs/replay-json.md). Exit code: see exit-codes.ts.
-import { relative } from 'node:path';
+// a summary (text, or JSON per docs/replay-json.md). Text traces (JSON lines) replay in this thread;
+// native traces (recognised by their magic) through the worker player (src/host/replay: a decoder
+// worker and an engine worker joined by a SharedArrayBuffer ring), or in this thread with
+// --compare-profiles. Both call the same Replay, so a trace gives the same summary in either format.
+// With --progress, or when stderr is a terminal, a native replay prints a progress line at most once
+// a second on stderr. Exit code: see exit-codes.ts.
+import { basename, relative } from 'node:path';
 import { buildLab } from '../engine/lab';
-import { faultBdf, Replay, type DmaRequest, type Fault, type ReplayEvent } from '../engine/replay';
+import {
+  faultBdf,
+  Replay,
+  type DmaRequest,
+  type Fault,
+  type RejectedControl,
+  type ReplayEvent,
+} from '../engine/replay';
 import type { Platform } from '../engine/platform/index';
 import type { FaultProfile } from '../engine/vtd/translate';
-import { faultRow, hazardRow, runSummary } from '../report/summary';
+import { faultRow, hazardRow, runSummary, type RunSummary } from '../report/summary';
+import type { FaultRow, HazardRow, ReplayStats } from '../shared/api';
 import { loadWorkspace } from '../host/inputs';
+import type { AgreementReport } from '../host/replay/agreement';
+import { isNativeTrace, openNativeInput } from '../host/replay/native-input';
+import {
+  outcomeText,
+  replayNativeInThread,
+  replayNativeWorkers,
+  type ProfileComparison,
+} from '../host/replay/native-replay';
 import { EXIT } from './exit-codes';
 import { replayReport, writeReport } from './report-command';
 
@@ -26,13 +47,57 @@ export interface ReplayOptions {
   firmware?: string[];
   json?: boolean;
   maxFaults?: number;
+  /** progress lines on stderr for native traces (default: when stderr is a terminal) */
+  progress?: boolean;
+}
+
+/** What either path hands the printer. */
+interface ReplayReport {
+  native: boolean;
+  summary: RunSummary;
+  trace: string;
+  platformFile: string | null;
+  profileNote: string;
+  rejected: RejectedControl[];
+  /** bad lines of a text trace ({file, line, message}), damage in a native one ({file, offset, length, message}) */
+  errors: ({ file: string; message: string } & Record<string, unknown>)[];
+  faultRows: readonly FaultRow[];
+  hazardRows: readonly HazardRow[];
+  comparison: ProfileComparison | null;
+  agreement: AgreementReport | null;
 }
 
 export async function replayCommand(
   trace: string,
   opts: ReplayOptions,
   out: (s: string) => void,
+  err: (s: string) => void = (s) => void process.stderr.write(s + '\n'),
 ): Promise<number> {
+  const native = await isNativeTrace(trace);
+  if (native && opts.report) {
+    throw new Error(`${trace}: --report takes text traces (JSON lines) for now, not native traces`);
+  }
+  const run = native ? await replayNative(trace, opts, err) : await replayText(trace, opts);
+  print(run, opts, out);
+  const s = run.summary;
+  let code =
+    (s.faults ? EXIT.FAULTS : 0) | (s.hazards ? EXIT.HAZARDS : 0) | (run.errors.length ? EXIT.ERRORS : 0);
+  if (opts.report) {
+    // The report replays the trace again: each cluster's page walk is taken when its first fault happens.
+    const report = await replayReport(trace, {
+      platform: opts.platform,
+      profile: s.profile as FaultProfile,
+      iotlb: opts.iotlb,
+      firmware: opts.firmware,
+    });
+    const rc = await writeReport(report, opts.report, (x) => void process.stderr.write(`${x}\n`));
+    if (rc) return rc;
+    code |= report.summary.exitCode; // firmware warnings (4) and errors (8)
+  }
+  return code;
+}
+
+async function replayText(trace: string, opts: ReplayOptions): Promise<ReplayReport> {
   const ws = await loadWorkspace([trace], opts.platform);
   if (!ws.trace) throw new Error(`${trace}: not a trace`);
   if (!ws.platform) {
@@ -56,128 +121,193 @@ export async function replayCommand(
       )
     : null;
   const errors = ws.trace.errors;
-  const summary = runSummary(replay, ws.trace.events.length, errors.length);
   const maxFaults = opts.maxFaults ?? 20;
+  return {
+    native: false,
+    summary: runSummary(replay, ws.trace.events.length, errors.length),
+    trace: ws.traceFile ?? trace,
+    platformFile: ws.platformFile,
+    profileNote: opts.profile
+      ? ''
+      : ` (default for ${auto === 'qemu-7.2' ? 'QEMU captures' : 'hardware traces'})`,
+    rejected: replay.rejected,
+    errors: errors.map((e) => ({ ...e })),
+    faultRows: replay.faults.slice(0, maxFaults).map(faultRow),
+    hazardRows: replay.hazards.slice(0, maxFaults).map(hazardRow),
+    comparison,
+    agreement: null,
+  };
+}
 
+async function replayNative(
+  trace: string,
+  opts: ReplayOptions,
+  err: (s: string) => void,
+): Promise<ReplayReport> {
+  const input = await openNativeInput(trace, opts.platform);
+  const profile = opts.profile ?? input.autoProfile;
+  const maxFaults = opts.maxFaults ?? 20;
+  const o = {
+    profile,
+    iotlbMode: opts.iotlb ?? 'hardware',
+    maxRows: Math.max(maxFaults, 1),
+    label: basename(trace),
+  };
+  const showProgress = opts.progress ?? process.stderr.isTTY === true;
+  let run;
+  let comparison: ProfileComparison | null = null;
+  if (opts.compareProfiles) {
+    const r = await replayNativeInThread(input, o, profile === 'vtd-spec' ? 'qemu-7.2' : 'vtd-spec');
+    run = r;
+    comparison = r.comparison;
+  } else {
+    run = await replayNativeWorkers(input, o, showProgress ? progressLine(input.records, err) : undefined);
+  }
+  const seen = new Set<string>();
+  const errors: ReplayReport['errors'] = [];
+  for (const p of [...input.problems, ...run.result.problems]) {
+    const key = `${p.offset}:${p.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    errors.push({ file: trace, offset: p.offset, length: p.length, message: p.message });
+  }
+  const summary: RunSummary = { ...run.result.summary, badLines: errors.length };
+  return {
+    native: true,
+    summary,
+    trace,
+    platformFile: input.platformFile,
+    profileNote: opts.profile
+      ? ''
+      : ` (default for ${profile === 'qemu-7.2' ? 'QEMU captures' : 'hardware traces'})`,
+    rejected: run.result.rejected,
+    errors,
+    faultRows: run.faultRows.slice(0, maxFaults),
+    hazardRows: run.hazardRows.slice(0, maxFaults),
+    comparison,
+    agreement: run.result.agreement,
+  };
+}
+
+/** A progress printer: one line at most every second. */
+function progressLine(records: number, err: (s: string) => void): (s: ReplayStats) => void {
+  const t0 = performance.now();
+  let last = t0;
+  return (s) => {
+    const now = performance.now();
+    if (now - last < 1000 || s.status === 'done') return;
+    last = now;
+    const pct = records ? ((100 * s.tlps) / records).toFixed(0) : '-';
+    const rate = s.tlps / ((now - t0) / 1000) / 1e6;
+    err(
+      `replay: ${pct}% ${(s.tlps / 1e6).toFixed(1)} of ${(records / 1e6).toFixed(1)} M TLPs, ` +
+        `${s.faults} faults, ${s.hazards ?? 0} hazards, ${rate.toFixed(1)} M TLP/s`,
+    );
+  };
+}
+
+function print(r: ReplayReport, opts: ReplayOptions, out: (s: string) => void): void {
+  const summary = r.summary;
+  const maxFaults = opts.maxFaults ?? 20;
   if (opts.json) {
     out(
       JSON.stringify(
         {
           ...summary,
-          trace: ws.traceFile,
-          platformFile: ws.platformFile,
-          rejected: replay.rejected,
-          errors,
-          faultRows: replay.faults.slice(0, maxFaults).map(faultRow),
-          hazardRows: replay.hazards.slice(0, maxFaults).map(hazardRow),
-          ...(comparison ? { comparison } : {}),
+          trace: r.trace,
+          platformFile: r.platformFile,
+          rejected: r.rejected,
+          errors: r.errors,
+          faultRows: r.faultRows,
+          hazardRows: r.hazardRows,
+          ...(r.comparison ? { comparison: r.comparison } : {}),
+          ...(r.agreement ? { agreement: r.agreement } : {}),
         },
         null,
         2,
       ),
     );
-  } else {
+    return;
+  }
+  out(`profile   ${summary.profile}${r.profileNote}`);
+  out(`platform  ${summary.platform} (${shown(r.platformFile)}): ${summary.devices.length} devices`);
+  out(
+    `trace     ${r.trace}: ${summary.events} events, ${summary.tlps} DMA requests, ${r.errors.length} ${r.native ? 'damaged parts' : 'bad lines'} skipped`,
+  );
+  for (const e of r.errors.slice(0, 10)) {
+    out(`  ${e.file}:${'line' in e ? String(e.line) : `offset ${String(e.offset)}`}: ${e.message}`);
+  }
+  if (r.errors.length > 10) out(`  … ${r.errors.length - 10} more`);
+  for (const x of r.rejected.slice(0, 10)) out(`  ${x.origin}: ${x.op} → ${x.errno}: ${x.message}`);
+  const rec = Object.entries(summary.recording)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  out(`faults    ${summary.faults}${rec ? ` (${rec})` : ''}`);
+  out(`hazards   ${summary.hazards}`);
+  out('');
+  const w = Math.max(...summary.devices.map((d) => d.name.length), 6);
+  const row = (c: string[]): string =>
+    `  ${c[0]!.padEnd(12)}  ${c[1]!.padEnd(w)}  ${c[2]!.padStart(5)}  ${c[3]!.padEnd(9)}  ${c[4]!.padEnd(14)}  ${c[5]!.padStart(8)}  ${c[6]!.padStart(7)}`;
+  out(row(['device', 'name', 'group', 'domain', 'driver', 'tlps', 'faults']));
+  for (const d of summary.devices) {
     out(
-      `profile   ${profile}${opts.profile ? '' : ` (default for ${auto === 'qemu-7.2' ? 'QEMU captures' : 'hardware traces'})`}`,
+      row([d.bdf, d.name, String(d.group), d.domainType, d.driver ?? '-', String(d.tlps), String(d.faults)]),
     );
-    out(`platform  ${summary.platform} (${shown(ws.platformFile)}): ${summary.devices.length} devices`);
-    out(
-      `trace     ${ws.traceFile}: ${summary.events} events, ${summary.tlps} DMA requests, ${errors.length} bad lines skipped`,
-    );
-    for (const e of errors.slice(0, 10)) out(`  ${e.file}:${e.line}: ${e.message}`);
-    if (errors.length > 10) out(`  … ${errors.length - 10} more bad lines`);
-    for (const r of replay.rejected.slice(0, 10)) out(`  ${r.origin}: ${r.op} → ${r.errno}: ${r.message}`);
-    const rec = Object.entries(summary.recording)
-      .map(([k, v]) => `${v} ${k}`)
-      .join(', ');
-    out(`faults    ${summary.faults}${rec ? ` (${rec})` : ''}`);
-    out(`hazards   ${summary.hazards}`);
+  }
+  if (r.faultRows.length) {
     out('');
-    const w = Math.max(...summary.devices.map((d) => d.name.length), 6);
-    const row = (c: string[]): string =>
-      `  ${c[0]!.padEnd(12)}  ${c[1]!.padEnd(w)}  ${c[2]!.padStart(5)}  ${c[3]!.padEnd(9)}  ${c[4]!.padEnd(14)}  ${c[5]!.padStart(8)}  ${c[6]!.padStart(7)}`;
-    out(row(['device', 'name', 'group', 'domain', 'driver', 'tlps', 'faults']));
-    for (const d of summary.devices) {
-      out(
-        row([
-          d.bdf,
-          d.name,
-          String(d.group),
-          d.domainType,
-          d.driver ?? '-',
-          String(d.tlps),
-          String(d.faults),
-        ]),
-      );
-    }
-    if (replay.faults.length) {
-      out('');
-      out(replay.faults.length > maxFaults ? `first ${maxFaults} faults:` : 'faults:');
-      for (const f of replay.faults.slice(0, maxFaults)) {
-        const row = faultRow(f);
-        const notes = [row.recording !== 'recorded' ? row.recording : '', ...row.classes]
-          .filter(Boolean)
-          .join(', ');
-        out(`  [${(f.time / 1e9).toFixed(6).padStart(12)}] ${row.dmesg}${notes ? `  (${notes})` : ''}`);
-      }
-    }
-    if (replay.hazards.length) {
-      out('');
-      out('hazards:');
-      for (const h of replay.hazards.slice(0, maxFaults).map(hazardRow)) {
-        out(
-          `  [${(h.time / 1e9).toFixed(6).padStart(12)}] use-after-unmap (stale IOTLB): ${h.bdf} ${h.access} ${h.address} succeeded ${h.age} ns after ${h.unmapOrigin} unmapped it; the IOTLB was not invalidated yet`,
-        );
-      }
-    }
-    if (comparison) {
-      out('');
-      out(
-        `compared with ${comparison.profiles[1]}: ${comparison.differing} of ${comparison.requests} requests end differently`,
-      );
-      for (const r of comparison.rows) {
-        out(
-          `  [${(r.time / 1e9).toFixed(6).padStart(12)}] ${r.bdf} ${r.access} ${r.address}: ${comparison.profiles[0]} ${r.outcomes[0]}, ${comparison.profiles[1]} ${r.outcomes[1]}`,
-        );
-      }
+    out(summary.faults > maxFaults ? `first ${maxFaults} faults:` : 'faults:');
+    for (const f of r.faultRows.slice(0, maxFaults)) {
+      const notes = [f.recording !== 'recorded' ? f.recording : '', ...f.classes].filter(Boolean).join(', ');
+      out(`  [${(f.time / 1e9).toFixed(6).padStart(12)}] ${f.dmesg}${notes ? `  (${notes})` : ''}`);
     }
   }
-  let code =
-    (summary.faults ? EXIT.FAULTS : 0) |
-    (summary.hazards ? EXIT.HAZARDS : 0) |
-    (errors.length ? EXIT.ERRORS : 0);
-  if (opts.report) {
-    // The report replays the trace again: each cluster's page walk is taken when its first fault happens.
-    const report = await replayReport(trace, {
-      platform: opts.platform,
-      profile,
-      iotlb: opts.iotlb,
-      firmware: opts.firmware,
-    });
-    const rc = await writeReport(report, opts.report, (s) => void process.stderr.write(`${s}\n`));
-    if (rc) return rc;
-    code |= report.summary.exitCode; // firmware warnings (4) and errors (8)
+  if (r.hazardRows.length) {
+    out('');
+    out('hazards:');
+    for (const h of r.hazardRows.slice(0, maxFaults)) {
+      out(
+        `  [${(h.time / 1e9).toFixed(6).padStart(12)}] use-after-unmap (stale IOTLB): ${h.bdf} ${h.access} ${h.address} succeeded ${h.age} ns after ${h.unmapOrigin} unmapped it; the IOTLB was not invalidated yet`,
+      );
+    }
   }
-  return code;
+  const comparison = r.comparison;
+  if (comparison) {
+    out('');
+    out(
+      `compared with ${comparison.profiles[1]}: ${comparison.differing} of ${comparison.requests} requests end differently`,
+    );
+    for (const x of comparison.rows) {
+      out(
+        `  [${(x.time / 1e9).toFixed(6).padStart(12)}] ${x.bdf} ${x.access} ${x.address}: ${comparison.profiles[0]} ${x.outcomes[0]}, ${comparison.profiles[1]} ${x.outcomes[1]}`,
+      );
+    }
+  }
+  const a = r.agreement;
+  if (a) {
+    out('');
+    out(
+      `observed  ${a.observed} faults in the trace: ${a.agree} agree, ${a.reasonDiffers} with another reason, ` +
+        `${a.modelNoFault} the model did not raise, ${a.notComparable} not comparable (window ${a.windowNs / 1e6} ms)`,
+    );
+    out(
+      `model     ${a.modelFaults} faults: ${a.reported} reported, ${a.unreported} not in the log, ` +
+        `${a.notLogged} not expected in a log (compressed, suppressed or lab-only)`,
+    );
+    for (const d of a.disagreements.slice(0, maxFaults)) {
+      const model =
+        d.modelReason === null ? 'no model fault' : `model reason 0x${d.modelReason.toString(16)}`;
+      out(
+        `  [${(d.time / 1e9).toFixed(6).padStart(12)}] ${d.verdict}: ${d.source} ${d.bdf ?? '?'} ${d.address ?? '-'} reason 0x${d.observedReason.toString(16)} (${d.observedText}); ${model}`,
+      );
+    }
+    for (const u of a.unreportedRows.slice(0, maxFaults)) {
+      out(
+        `  [${(u.time / 1e9).toFixed(6).padStart(12)}] unreported: ${u.bdf} ${u.address} model reason 0x${u.reason.toString(16)}`,
+      );
+    }
+  }
 }
-
-export interface ProfileComparison {
-  profiles: [FaultProfile, FaultProfile];
-  requests: number;
-  differing: number;
-  /** the first differing requests */
-  rows: {
-    index: number;
-    time: number;
-    bdf: string;
-    address: string;
-    access: string;
-    outcomes: [string, string];
-  }[];
-}
-
-const outcomeText = (reason: number): string =>
-  reason === 0 ? 'translated' : `fault 0x${reason.toString(16).padStart(2, '0')}`;
 
 /** Replays the same events under another profile and lists the DMA requests whose outcome differs. */
 function compareProfiles(

@@ -1,7 +1,9 @@
 // Loads the lab's inputs from disk or from bytes the renderer sends: platform JSON and traces.
 // Detects the kind from the content, not the file name. Every problem names the file and the line or
-// JSON path; nothing already read is dropped because a later line is bad.
-import { readFile } from 'node:fs/promises';
+// JSON path; nothing already read is dropped because a later line is bad. A native trace (its magic,
+// docs/trace-format.md) is not read here: it may be gigabytes, and the worker player streams it from
+// its path (src/host/replay); decodeInput says what it is so the caller can put uploaded bytes in a file.
+import { open, readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { loadPlatform, PLATFORM_FORMAT, type Platform } from '../engine/platform/index';
 import { parseTraceJsonl, TRACE_JSONL_FORMAT, type ParsedTrace } from '../trace/trace-jsonl';
@@ -14,8 +16,17 @@ export interface InputProblem {
 }
 
 export type LoadedInput =
-  | { kind: 'platform'; name: string; bytes: number; platform: Platform }
-  | { kind: 'trace'; name: string; bytes: number; trace: ParsedTrace; platformPath: string | null };
+  | { kind: 'platform'; name: string; bytes: number; platform: Platform; json: Record<string, unknown> }
+  | { kind: 'trace'; name: string; bytes: number; trace: ParsedTrace; platformPath: string | null }
+  /** a native trace: `path` is null for bytes not on disk yet */
+  | { kind: 'native-trace'; name: string; bytes: number; path: string | null };
+
+/** The native trace magic "\x89IOMMU\r\n" (src/trace/native/layout.ts FILE_MAGIC). */
+const NATIVE_MAGIC = [0x89, 0x49, 0x4f, 0x4d, 0x4d, 0x55, 0x0d, 0x0a];
+
+function isNative(bytes: Uint8Array): boolean {
+  return bytes.length >= NATIVE_MAGIC.length && NATIVE_MAGIC.every((b, i) => bytes[i] === b);
+}
 
 export class InputError extends Error {
   constructor(readonly problems: InputProblem[]) {
@@ -39,6 +50,7 @@ function firstJsonLine(text: string): unknown {
 
 /** Decodes one input. `dir` resolves a trace's platform reference (null for uploaded bytes). */
 export function decodeInput(name: string, bytes: Uint8Array, dir: string | null): LoadedInput {
+  if (isNative(bytes)) return { kind: 'native-trace', name, bytes: bytes.byteLength, path: null };
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   const head = firstJsonLine(text) as { format?: unknown; platform?: unknown } | undefined;
   if (head && head.format === TRACE_JSONL_FORMAT) {
@@ -75,12 +87,28 @@ export function decodeInput(name: string, bytes: Uint8Array, dir: string | null)
   }
   const r = loadPlatform(json);
   if (!r.ok) throw new InputError(r.errors.map((e) => ({ file: name, where: e.path, message: e.message })));
-  return { kind: 'platform', name, bytes: bytes.byteLength, platform: r.value };
+  return {
+    kind: 'platform',
+    name,
+    bytes: bytes.byteLength,
+    platform: r.value,
+    json: json as Record<string, unknown>,
+  };
 }
 
 export async function readInput(path: string): Promise<LoadedInput> {
   let bytes: Uint8Array;
   try {
+    const fh = await open(path, 'r');
+    try {
+      const head = new Uint8Array(NATIVE_MAGIC.length);
+      const { bytesRead } = await fh.read(head, 0, head.length, 0);
+      if (isNative(head.subarray(0, bytesRead))) {
+        return { kind: 'native-trace', name: path, bytes: (await fh.stat()).size, path };
+      }
+    } finally {
+      await fh.close();
+    }
     bytes = await readFile(path);
   } catch (e) {
     throw new InputError([{ file: path, where: 'open', message: (e as NodeJS.ErrnoException).message }]);
@@ -107,6 +135,14 @@ export async function loadWorkspace(paths: string[], explicitPlatform?: string):
     if (input.kind === 'platform') {
       ws.platform = input.platform;
       ws.platformFile = p;
+    } else if (input.kind === 'native-trace') {
+      throw new InputError([
+        {
+          file: p,
+          where: 'magic',
+          message: 'a native trace: replay it with the worker player (src/host/replay)',
+        },
+      ]);
     } else {
       ws.trace = input.trace;
       ws.traceFile = p;

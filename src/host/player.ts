@@ -1,7 +1,7 @@
 // Drives a Replay through a loaded trace: play, pause, step, seek, speed. Runs in slices on the
 // event loop so calls keep being answered, and reports stats at most 30 times a second.
-// (The trace issue moves decoding and the engine into worker threads joined by a SharedArrayBuffer
-// ring; this player keeps the same controls.)
+// Text traces (JSON lines, held in memory) play here; native traces play in the worker player
+// (src/host/replay/worker-player.ts), which has the same controls.
 import { buildLab } from '../engine/lab';
 import type { Platform } from '../engine/platform/index';
 import { Replay, type ReplayEvent } from '../engine/replay';

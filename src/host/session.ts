@@ -1,30 +1,111 @@
 // One user's lab session: the opened files, the platform, the trace and its player. Implements the
 // API contract (src/shared/api.ts) for both transports; knows nothing about IPC or WebSockets.
-import { basename } from 'node:path';
+// Text traces (JSON lines) play in this thread (player.ts); native traces play in the worker player
+// (src/host/replay: a decoder and an engine worker joined by a SharedArrayBuffer ring), whose
+// snapshots reach the renderer as 'stats' events at most 30 times a second, with typed-array
+// aggregates. A native trace uses the platform it embeds, unless the user opened a platform file
+// themselves. Uploaded native traces are written to a temporary file first (the player streams it).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { version } from '../../package.json';
 import type { Platform } from '../engine/platform/index';
 import type { ReplayEvent } from '../engine/replay';
-import { deviceSummaries, faultRow, faultsCsv, runSummary } from '../report/summary';
+import { deviceSummaries, faultRow, faultsCsv, runSummary, type RunSummary } from '../report/summary';
 import {
   ApiError,
   API_VERSION,
   type ApiHandlers,
+  type DeviceSummary,
   type EventSink,
+  type FaultRow,
   type HostInfo,
   type OpenedFile,
+  type ReplayStats,
 } from '../shared/api';
 import { decodeInput, InputError, readInput, type LoadedInput } from './inputs';
 import { Player } from './player';
+import { openNativeInput } from './replay/native-input';
+import { WorkerPlayer } from './replay/worker-player';
 
 export const LAB_VERSION: string = version;
+
+const EMPTY_STATS: ReplayStats = {
+  status: 'empty',
+  time: 0,
+  endTime: 0,
+  eventsApplied: 0,
+  eventsTotal: 0,
+  tlps: 0,
+  faults: 0,
+  speed: 0,
+  profile: 'vtd-spec',
+};
+
+/** What the session needs of a player, whichever kind. */
+interface SessionPlayer {
+  stats(): ReplayStats;
+  play(): void;
+  pause(): void;
+  step(count: number): void;
+  seek(time: number): Promise<unknown> | void;
+  setSpeed(speed: number): void;
+  reset(): Promise<unknown> | void;
+  devices(): DeviceSummary[];
+  faultCount(): number;
+  faultRows(offset: number, limit: number): FaultRow[];
+  summary(): RunSummary;
+  dispose(): void;
+}
+
+function inThread(player: Player, events: number, badLines: number): SessionPlayer {
+  return {
+    stats: () => player.stats(),
+    play: () => player.play(),
+    pause: () => player.pause(),
+    step: (n) => player.step(n),
+    seek: (t) => player.seek(t),
+    setSpeed: (s) => player.setSpeed(s),
+    reset: () => player.reset(),
+    devices: () => deviceSummaries(player.replay.lab, player.replay),
+    faultCount: () => player.replay.faults.length,
+    faultRows: (offset, limit) => player.replay.faults.slice(offset, offset + limit).map(faultRow),
+    summary: () => runSummary(player.replay, events, badLines),
+    dispose: () => player.dispose(),
+  };
+}
+
+function inWorkers(player: WorkerPlayer): SessionPlayer {
+  return {
+    stats: () => player.stats(),
+    play: () => player.play(),
+    pause: () => player.pause(),
+    step: (n) => player.step(n),
+    seek: (t) => player.seek(t),
+    setSpeed: (s) => player.setSpeed(s),
+    reset: () => player.reset(),
+    devices: () => player.devices,
+    faultCount: () => player.stats().faults,
+    faultRows: (offset, limit) => player.faultRowsSlice(offset, limit),
+    summary: () => player.summary(),
+    dispose: () => void player.dispose(),
+  };
+}
 
 export class Session {
   private readonly files: OpenedFile[] = [];
   private platform: Platform | null = null;
+  private platformJson: Record<string, unknown> | null = null;
   private platformName = '';
+  /** the user opened the platform (rather than a text trace pulling in the one it names) */
+  private platformOpened = false;
   private events: ReplayEvent[] = [];
   private badLines = 0;
-  private player: Player | null = null;
+  /** the native trace being played, when the trace is native */
+  private nativePath: string | null = null;
+  private player: SessionPlayer | null = null;
+  private playerGeneration = 0;
+  private tempDir: string | null = null;
 
   constructor(
     private readonly transport: HostInfo['transport'],
@@ -36,13 +117,15 @@ export class Session {
     const input = await readInput(path).catch(rethrow);
     if (input.kind === 'trace' && input.platformPath && !this.platform) {
       const plat = await readInput(input.platformPath).catch(rethrow);
-      this.accept(plat);
+      await this.accept(plat, false);
     }
-    return this.accept(input);
+    return this.accept(input, true);
   }
 
   dispose(): void {
     this.player?.dispose();
+    this.player = null;
+    if (this.tempDir) void rm(this.tempDir, { recursive: true, force: true });
   }
 
   readonly handlers: ApiHandlers = {
@@ -55,7 +138,13 @@ export class Session {
     openFile: async (p) => {
       if ('path' in p) return this.openPath(p.path);
       try {
-        return this.accept(decodeInput(basename(p.name), p.bytes, null));
+        const input = decodeInput(basename(p.name), p.bytes, null);
+        if (input.kind === 'native-trace') {
+          this.tempDir ??= await mkdtemp(join(tmpdir(), 'iommu-lab-session-'));
+          input.path = join(this.tempDir, `${Date.now()}-${basename(p.name)}`);
+          await writeFile(input.path, p.bytes);
+        }
+        return await this.accept(input, true);
       } catch (e) {
         return rethrow(e);
       }
@@ -65,10 +154,10 @@ export class Session {
         ? {
             name: this.platform.name,
             source: this.platformName,
-            devices: deviceSummaries(this.player!.replay.lab, this.player!.replay),
+            devices: this.player?.devices() ?? [],
           }
         : null,
-    replayControl: (p) => {
+    replayControl: async (p) => {
       const player = this.requirePlayer();
       switch (p.action) {
         case 'play':
@@ -81,72 +170,99 @@ export class Session {
           player.step(p.count ?? 1);
           break;
         case 'seek':
-          player.seek(p.time);
+          await player.seek(p.time);
           break;
         case 'speed':
           player.setSpeed(p.speed);
           break;
         case 'reset':
-          player.reset();
+          await player.reset();
           break;
       }
       return player.stats();
     },
-    replayStats: () =>
-      this.player?.stats() ?? {
-        status: 'empty',
-        time: 0,
-        endTime: 0,
-        eventsApplied: 0,
-        eventsTotal: 0,
-        tlps: 0,
-        faults: 0,
-        speed: 0,
-        profile: 'vtd-spec',
-      },
+    replayStats: () => this.player?.stats() ?? EMPTY_STATS,
     queryFaults: ({ offset, limit }) => {
-      const faults = this.player?.replay.faults ?? [];
-      return { total: faults.length, rows: faults.slice(offset, offset + limit).map(faultRow) };
+      const player = this.player;
+      if (!player) return { total: 0, rows: [] };
+      return { total: player.faultCount(), rows: player.faultRows(offset, limit) };
     },
     exportReport: ({ format }) => {
       const player = this.requirePlayer();
-      const rows = player.replay.faults.map(faultRow);
+      const rows = player.faultRows(0, Number.MAX_SAFE_INTEGER);
       const enc = new TextEncoder();
       if (format === 'csv')
         return { name: 'iommu-lab-faults.csv', mime: 'text/csv', bytes: enc.encode(faultsCsv(rows)) };
-      const summary = runSummary(player.replay, this.events.length, this.badLines);
       return {
         name: 'iommu-lab-report.json',
         mime: 'application/json',
-        bytes: enc.encode(JSON.stringify({ ...summary, faultRows: rows }, null, 2)),
+        bytes: enc.encode(JSON.stringify({ ...player.summary(), faultRows: rows }, null, 2)),
       };
     },
   };
 
-  private accept(input: LoadedInput): OpenedFile {
-    const file: OpenedFile = { name: input.name, kind: input.kind, bytes: input.bytes };
+  private async accept(input: LoadedInput, byUser: boolean): Promise<OpenedFile> {
+    const file: OpenedFile = {
+      name: input.name,
+      kind: input.kind === 'native-trace' ? 'trace' : input.kind,
+      bytes: input.bytes,
+    };
     if (input.kind === 'platform') {
       this.platform = input.platform;
+      this.platformJson = input.json;
       this.platformName = input.name;
-    } else {
+      this.platformOpened = byUser;
+    } else if (input.kind === 'trace') {
       this.events = input.trace.events;
       this.badLines = input.trace.errors.length;
+      this.nativePath = null;
+    } else {
+      this.nativePath = input.path;
+      this.events = [];
+      this.badLines = 0;
     }
+    await this.restartPlayer();
     this.files.push(file);
-    this.restartPlayer();
     this.emit('filesChanged', [...this.files]);
     return file;
   }
 
-  private restartPlayer(): void {
+  private async restartPlayer(): Promise<void> {
     this.player?.dispose();
     this.player = null;
+    const generation = ++this.playerGeneration;
+    if (this.nativePath) {
+      const override =
+        this.platformOpened && this.platformJson
+          ? { json: this.platformJson, name: this.platformName }
+          : undefined;
+      const input = await openNativeInput(this.nativePath, undefined, override);
+      const player = await WorkerPlayer.open(input, {
+        label: basename(this.nativePath),
+        onStats: (s) => {
+          if (this.playerGeneration === generation) this.emit('stats', s);
+        },
+      });
+      if (generation !== this.playerGeneration) {
+        void player.dispose(); // another file was opened meanwhile
+        return;
+      }
+      if (!this.platformOpened || !this.platform) {
+        this.platform = input.platform;
+        this.platformJson = input.platformJson;
+        this.platformName = input.platformFile ?? `${basename(this.nativePath)} (embedded)`;
+      }
+      this.player = inWorkers(player);
+      this.emit('stats', player.stats());
+      return;
+    }
     if (!this.platform) return;
-    this.player = new Player(this.platform, this.events, (s) => this.emit('stats', s));
-    this.emit('stats', this.player.stats());
+    const player = new Player(this.platform, this.events, (s) => this.emit('stats', s));
+    this.player = inThread(player, this.events.length, this.badLines);
+    this.emit('stats', player.stats());
   }
 
-  private requirePlayer(): Player {
+  private requirePlayer(): SessionPlayer {
     if (!this.player)
       throw new ApiError('ENOENT', 'no platform loaded: open a platform or a trace that names one');
     return this.player;

@@ -10,7 +10,6 @@
 //                      the index by one streaming scan (32 bytes per chunk in memory) and says so.
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { ControlEvent } from '../trace/control-script';
 import {
   CHUNK_HEADER_BYTES,
   ChunkIndex,
@@ -39,6 +38,7 @@ import {
   type IndexEntry,
   type NativeTraceHeader,
   type TlpRecord,
+  type TraceControlEvent,
   type TraceProblem,
 } from '../trace/native/index';
 
@@ -83,7 +83,7 @@ export class NativeTraceWriter {
   }
 
   /** Appends a control event at `time` (integer ns, never before the previous item). */
-  async control(time: number, event: ControlEvent): Promise<void> {
+  async control(time: number, event: TraceControlEvent): Promise<void> {
     const full = this.enc.addControl(time, event);
     if (full) await this.fh.write(full);
   }

@@ -54,6 +54,42 @@ export interface ReplayStats {
   speed: number;
   /** the fault-semantics profile of the replay */
   profile: string;
+  /** native traces (worker player): use-after-unmap hazards so far */
+  hazards?: number;
+  /** native traces (worker player): compact per-device, PASID, page-range and reason counts */
+  aggregates?: ReplayAggregates;
+}
+
+/**
+ * Fault counts by one key, as parallel arrays (one entry per key seen, in the order first seen), with
+ * the trace times (ns) of the first and last fault of each key.
+ */
+export interface FaultTable {
+  count: Float64Array;
+  first: Float64Array;
+  last: Float64Array;
+}
+
+/** What a native-trace replay has counted so far; sent with 'stats' snapshots (at most 30 a second). */
+export interface ReplayAggregates {
+  /** TLPs per requester ID (segment << 16 | bus << 8 | devfn), for every requester seen */
+  tlpsByDevice: { device: Uint32Array; tlps: Float64Array };
+  /** TLPs per PASID, for TLPs with a PASID prefix */
+  tlpsByPasid: { pasid: Uint32Array; tlps: Float64Array };
+  faultsByDevice: FaultTable & { device: Uint32Array };
+  /** faults of requests with a PASID */
+  faultsByPasid: FaultTable & { pasid: Uint32Array };
+  /** VT-d fault reason (lab TEE-IO reasons are above 0xff) */
+  faultsByReason: FaultTable & { reason: Uint32Array };
+  /** per requester and page range: `base` is the range's first address, `rangeBytes` its size */
+  faultsByRange: FaultTable & {
+    device: Uint32Array;
+    base: Float64Array;
+    rangeBytes: number;
+    overflow: number;
+  };
+  /** what the fault recording registers did with the faults: recorded, compressed, overflow, fpd… */
+  recording: Record<string, number>;
 }
 
 export interface FaultRow {

@@ -102,15 +102,26 @@ export function parseChunkHeader(b: Uint8Array, at: number, offset: number): Chu
 /**
  * Checks and decodes a chunk's payload (exactly payloadBytes(h) bytes): CRC, records' times in order
  * within the header's bounds, control events in order and consistent with the records around them.
+ * The records are copied into a fresh, aligned array, or into `into` (at least recordCount × 8 words,
+ * owned by the caller, valid until it reuses it) when given: a reader that places payloads at an
+ * aligned offset of its own buffer passes a view of those very bytes, and nothing is copied or
+ * allocated per chunk.
  */
-export function decodeChunkPayload(h: ChunkHeader, payload: Uint8Array): DecodedChunk | string {
+export function decodeChunkPayload(
+  h: ChunkHeader,
+  payload: Uint8Array,
+  into?: Uint32Array,
+): DecodedChunk | string {
   requireLittleEndian();
   if (payload.length !== payloadBytes(h)) return 'truncated chunk payload';
   if (crc32(payload) !== h.payloadCrc) return 'damaged chunk payload: CRC mismatch';
   const recBytes = h.recordCount * TLP_RECORD_BYTES;
-  // One copy per chunk into a fresh, aligned buffer: the payload may sit at any byte offset.
-  const records = new Uint32Array(h.recordCount * TLP_RECORD_WORDS);
-  new Uint8Array(records.buffer).set(payload.subarray(0, recBytes));
+  const words = h.recordCount * TLP_RECORD_WORDS;
+  // The payload may sit at any byte offset: the records are read through an aligned array.
+  const records = into ? into.subarray(0, words) : new Uint32Array(words);
+  const aliased = records.buffer === payload.buffer && records.byteOffset === payload.byteOffset;
+  if (!aliased)
+    new Uint8Array(records.buffer, records.byteOffset, recBytes).set(payload.subarray(0, recBytes));
   let prev = h.firstTime;
   for (let w = 0; w < records.length; w += TLP_RECORD_WORDS) {
     const t = tlpTime(records, w);

@@ -2,17 +2,19 @@
 // MessagePack array [time, before, event] where `before` is how many of the chunk's TLP records come
 // before it (this fixes the merge order, ties included) and `event` is the event in its control-script
 // JSON form: u64 fields as "0x…" hex strings, so decoding validates it with the same zod schema as a
-// script line. The entries follow each other with no count or separator.
+// script line. An `observed_fault` event (observed-fault.ts: a fault a log reported, not a control-script
+// op) is validated by its own schema. The entries follow each other with no count or separator.
 import { controlEventSchemas, type ControlEvent, type ControlOp } from '../control-script';
 import { isU53 } from './layout';
 import { pack, packr } from './msgpack';
+import { OBSERVED_FAULT_OP, observedFaultEventSchema, type TraceControlEvent } from './observed-fault';
 
 export interface ControlEntry {
   /** integer nanoseconds */
   time: number;
   /** how many of the chunk's records precede this event */
   before: number;
-  event: ControlEvent;
+  event: TraceControlEvent;
 }
 
 /** The event as a control-script line would write it: bigints as hex strings, no undefined fields. */
@@ -27,7 +29,7 @@ export function scriptForm(v: unknown): unknown {
   return v;
 }
 
-export function encodeControlEntry(time: number, before: number, event: ControlEvent): Uint8Array {
+export function encodeControlEntry(time: number, before: number, event: TraceControlEvent): Uint8Array {
   return pack([time, before, scriptForm(event)]);
 }
 
@@ -76,6 +78,15 @@ export function decodeControlSection(
     prevTime = time;
     prevBefore = before;
     const op = (raw as { op?: unknown } | null)?.op;
+    if (op === OBSERVED_FAULT_OP) {
+      const r = observedFaultEventSchema.safeParse(raw);
+      if (r.success) out.entries.push({ time, before, event: r.data });
+      else {
+        const issue = r.error.issues[0]!;
+        out.skipped.push({ index: i, message: `EINVAL: ${op}: ${issue.path.join('.')}: ${issue.message}` });
+      }
+      continue;
+    }
     if (typeof op !== 'string' || !Object.hasOwn(controlEventSchemas, op)) {
       out.skipped.push({ index: i, message: `ENOTTY: unknown op ${JSON.stringify(op ?? null)}` });
       continue;

@@ -30,6 +30,23 @@ const captureSchema = z
     host: z.string().optional(),
     /** wall-clock start of the capture, ISO 8601 */
     startedAt: z.string().optional(),
+    /** a synthetic trace: the generator's seed and parameters and what a replay must find */
+    generator: z
+      .object({
+        seed: z.number().int().min(0),
+        parameters: z.record(z.string(), z.number()),
+        /** by construction, under the default --iotlb hardware: TLP records, control events, faults, hazards */
+        expected: z
+          .object({
+            tlps: z.number().int().min(0),
+            controls: z.number().int().min(0),
+            faults: z.number().int().min(0),
+            hazards: z.number().int().min(0),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -12,6 +12,13 @@ export {
 export { decodeHeadRegion, parsePreamble } from './header';
 export type { ControlEntry } from './control';
 export {
+  isObservedFault,
+  OBSERVED_FAULT_OP,
+  observedFaultEventSchema,
+  type ObservedFaultEvent,
+  type TraceControlEvent,
+} from './observed-fault';
+export {
   decodeChunkPayload,
   firstRecordAtOrAfter,
   parseChunkHeader,

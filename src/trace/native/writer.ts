@@ -4,12 +4,12 @@
 // plus 32 bytes per chunk written, the index the footer needs. Times never go back, are integer
 // nanoseconds below 2^53, and a record or event that breaks that is refused with a RangeError before
 // anything of it is written.
-import type { ControlEvent } from '../control-script';
 import { encodeChunkHeader } from './chunk';
 import { encodeControlEntry } from './control';
 import { crc32 } from './crc';
 import { ChunkIndex } from './footer';
 import { encodeHeadRegion, type NativeTraceHeader } from './header';
+import type { TraceControlEvent } from './observed-fault';
 import { CHUNK_HEADER_BYTES, isU53, MAX_CHUNK_PAYLOAD_BYTES, requireLittleEndian } from './layout';
 import {
   ACCESS_ATOMIC,
@@ -134,7 +134,7 @@ export class NativeTraceEncoder {
   }
 
   /** Appends a control event at `time`; returns the chunk it completed, if any. */
-  addControl(time: number, event: ControlEvent): Uint8Array | null {
+  addControl(time: number, event: TraceControlEvent): Uint8Array | null {
     this.checkOpen();
     if (!isU53(time)) throw new RangeError(`time ${time} is not an integer number of ns in 0..2^53`);
     this.checkTime(time);

@@ -1,0 +1,340 @@
+// The engine worker: consumes TLP records from the SharedArrayBuffer ring in place and applies them
+// with Replay.applyTlpWords (through EngineCore: no allocation per TLP, no BigInt), takes the queue
+// item a marker record stands for from the item port (receiveMessageOnPort: synchronous, in order),
+// and answers the controller's commands: play (as fast as possible or paced at ×speed of trace time),
+// pause, step N events, seek to a time, speed. It waits on the ring (Atomics.wait) only when the ring
+// is empty; it checks for commands between batches, and sends a snapshot at most `snapshotsPerSecond`
+// times a second while it works, and one after every command. When the trace ends it sends 'done'
+// with the run's result; a seek may start it again.
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { createRing, RingConsumer } from '../../engine/ring/spsc-ring';
+import type { ReplayStatus } from '../../shared/api';
+import { EngineCore } from './engine-core';
+import {
+  MARK_ITEM,
+  MARK_MASK,
+  RING_CAPACITY,
+  type EngineCommand,
+  type EngineData,
+  type EngineMessage,
+  type ItemBatch,
+  type QueueItem,
+} from './protocol';
+
+const TWO_32 = 2 ** 32;
+const F_PASID_PRESENT = 1 << 20;
+const MAX_PACED_WAIT_MS = 250;
+
+export function runEngineWorker(d: EngineData): void {
+  const o = d.options;
+  const post = (m: EngineMessage): void => parentPort!.postMessage(m);
+  const core = new EngineCore(o.platform, {
+    profile: o.profile,
+    iotlbMode: o.iotlbMode,
+    maxRows: o.maxRows,
+    checkpointEvery: o.checkpointEvery,
+    matchWindowNs: o.matchWindowNs,
+    firstChunkOffset: o.firstChunkOffset,
+  });
+  const stop = new Int32Array(d.stop);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const snapEveryMs = 1000 / o.snapshotsPerSecond;
+
+  let generation = 0;
+  let consumer: RingConsumer = null!;
+  let words: Uint32Array = null!;
+  let runEnded = true;
+  let queue: QueueItem[] = [];
+  let qHead = 0;
+  /** file offset of the chunk being consumed */
+  let chunkOffset = o.firstChunkOffset;
+  let status: ReplayStatus = 'ready';
+  let speed = 0;
+  let playWall = 0;
+  let playTrace = 0;
+  let stepsLeft = 0;
+  let seekUntil: number | null = null;
+  let seekId = -1;
+  let resumeAfterSeek = false;
+  let lastSnap = 0;
+  let scheduled = false;
+  let exited = false;
+
+  function startRun(fromOffset: number): void {
+    generation++;
+    const ring = createRing(RING_CAPACITY);
+    consumer = new RingConsumer(ring);
+    words = consumer.words;
+    queue = [];
+    qHead = 0;
+    runEnded = false;
+    chunkOffset = fromOffset;
+    d.decoder.postMessage({ type: 'run', generation, ring, fromOffset });
+  }
+
+  /** Stops the decoder's run: raise the stop word, drain the ring until it is closed, drop its items. */
+  function stopRun(): void {
+    if (runEnded) return;
+    Atomics.store(stop, 0, generation);
+    let n: number;
+    while ((n = consumer.acquire()) > 0) consumer.release(n);
+    runEnded = true;
+    while (receiveMessageOnPort(d.items));
+    queue = [];
+    qHead = 0;
+  }
+
+  function nextItem(): QueueItem {
+    let waited = 0;
+    while (qHead >= queue.length) {
+      const m = receiveMessageOnPort(d.items);
+      if (!m) {
+        // The decoder posts a chunk's items before its records enter the ring: this does not happen.
+        if (++waited > 10_000) throw new Error('a marker record has no queue item');
+        Atomics.wait(nap, 0, 0, 1);
+        continue;
+      }
+      const b = m.message as ItemBatch;
+      if (b.generation !== generation) continue;
+      queue = b.items;
+      qHead = 0;
+    }
+    return queue[qHead++]!;
+  }
+
+  function snapshotMsg(): EngineMessage & { type: 'stats' } {
+    lastSnap = performance.now();
+    return { type: 'stats', snapshot: core.snapshot(status, speed) };
+  }
+
+  function maybeSnapshot(): void {
+    // while a seek warms up, the counts are those of an earlier checkpoint: show nothing
+    if (!core.warming && performance.now() - lastSnap >= snapEveryMs) post(snapshotMsg());
+  }
+
+  /**
+   * Applies up to n readable records: TLPs straight from the ring, markers through the item queue.
+   * Stops before a record later than `limit`, or after `maxEvents` events. Returns the records
+   * consumed, the events applied and whether the time limit stopped it.
+   */
+  let consumed = 0;
+  let applied = 0;
+  function apply(n: number, limit: number, maxEvents: number): boolean {
+    consumed = 0;
+    applied = 0;
+    if (limit === Infinity && maxEvents === Infinity) {
+      // The hot loop: EngineCore.tlp inlined, the slot offset stepped instead of recomputed.
+      let markers = 0;
+      let controls = 0;
+      const replay = core.replay;
+      let agg = core.agg;
+      const end = words.length;
+      let at = consumer.slot(0);
+      for (let j = 0; j < n; j++) {
+        const f = words[at + 3]!;
+        if ((f & MARK_MASK) !== MARK_ITEM) {
+          replay.applyTlpWords(words, at);
+          if (f & F_PASID_PRESENT) agg.pasidTlp(f & 0xfffff);
+        } else {
+          markers++;
+          const it = nextItem();
+          if (it.kind === 'chunk') chunkOffset = it.offset;
+          if (core.item(it)) controls++;
+          agg = core.agg; // a chunk start may restore a checkpoint's counts
+        }
+        at += 8;
+        if (at === end) at = 0;
+      }
+      consumed = n;
+      applied = n - markers + controls;
+      return false;
+    }
+    for (let j = 0; j < n; j++) {
+      const at = consumer.slot(j);
+      if (words[at + 1]! * TWO_32 + words[at]! > limit) return true;
+      if (applied >= maxEvents) return false;
+      if ((words[at + 3]! & MARK_MASK) !== MARK_ITEM) {
+        core.tlp(words, at);
+        applied++;
+      } else {
+        const it = nextItem();
+        if (it.kind === 'chunk') chunkOffset = it.offset;
+        if (core.item(it)) applied++;
+      }
+      consumed = j + 1;
+    }
+    return false;
+  }
+
+  function schedule(delayMs = 0): void {
+    if (scheduled || exited) return;
+    scheduled = true;
+    setTimeout(pump, delayMs);
+  }
+
+  function pump(): void {
+    scheduled = false;
+    try {
+      work();
+    } catch (e) {
+      post({ type: 'error', message: (e as Error).stack ?? String(e) });
+    }
+  }
+
+  function work(): void {
+    for (;;) {
+      let m;
+      while ((m = receiveMessageOnPort(d.commands))) command(m.message as EngineCommand);
+      if (exited) return;
+      const active = status === 'playing' || stepsLeft > 0 || seekUntil !== null;
+      if (!active) return;
+      if (runEnded) {
+        ended();
+        return;
+      }
+      let n = consumer.available();
+      if (n === 0) n = consumer.acquire();
+      if (n === 0) {
+        runEnded = true;
+        ended();
+        return;
+      }
+      const paced = seekUntil === null && stepsLeft === 0 && speed > 0;
+      const limit =
+        seekUntil !== null
+          ? seekUntil
+          : paced
+            ? playTrace + (performance.now() - playWall) * 1e6 * speed
+            : Infinity;
+      const hitLimit = apply(n, limit, stepsLeft > 0 ? stepsLeft : Infinity);
+      if (consumed > 0) consumer.release(consumed);
+      core.events += applied;
+      core.fold();
+      if (stepsLeft > 0) {
+        stepsLeft -= applied;
+        if (stepsLeft <= 0) {
+          stepsLeft = 0;
+          post(snapshotMsg());
+          return;
+        }
+      }
+      if (seekUntil !== null) {
+        if (hitLimit) {
+          seeked();
+          continue;
+        }
+      } else if (hitLimit) {
+        // paced: wait until the next record is due
+        const at = consumer.slot(0);
+        const next = words[at + 1]! * TWO_32 + words[at]!;
+        const ms = Math.min(MAX_PACED_WAIT_MS, Math.max(1, (next - limit) / 1e6 / speed));
+        maybeSnapshot();
+        schedule(ms);
+        return;
+      }
+      maybeSnapshot();
+    }
+  }
+
+  function seeked(): void {
+    const id = seekId;
+    seekUntil = null;
+    seekId = -1;
+    status = resumeAfterSeek && !runEnded ? 'playing' : 'paused';
+    playWall = performance.now();
+    playTrace = core.replay.time;
+    post({ type: 'seeked', id, snapshot: snapshotMsg().snapshot });
+  }
+
+  function ended(): void {
+    if (seekUntil !== null) {
+      resumeAfterSeek = false;
+      seeked();
+    }
+    stepsLeft = 0;
+    status = 'done';
+    const snapshot = snapshotMsg().snapshot;
+    post({ type: 'done', snapshot, result: core.result() });
+  }
+
+  function seek(time: number, id: number): void {
+    if (seekUntil === null) resumeAfterSeek = status === 'playing';
+    stepsLeft = 0;
+    seekId = id;
+    if (!runEnded && core.canGoForwardTo(time, chunkOffset)) {
+      seekUntil = time;
+      status = 'paused';
+      return;
+    }
+    if (runEnded && status === 'done' && time >= core.replay.time) {
+      // the final state is the state at any time past the last event
+      post({ type: 'seeked', id, snapshot: snapshotMsg().snapshot });
+      seekId = -1;
+      return;
+    }
+    stopRun();
+    const from = core.rebuild(core.restartFor(time));
+    startRun(from);
+    seekUntil = time;
+    status = 'paused';
+  }
+
+  function command(c: EngineCommand): void {
+    switch (c.type) {
+      case 'play':
+        if (status === 'done') break;
+        speed = c.speed;
+        if (seekUntil !== null) {
+          resumeAfterSeek = true;
+          break;
+        }
+        status = 'playing';
+        playWall = performance.now();
+        playTrace = core.replay.time;
+        break;
+      case 'pause':
+        if (status === 'playing') status = 'paused';
+        resumeAfterSeek = false;
+        post(snapshotMsg());
+        break;
+      case 'step':
+        if (status === 'done') break;
+        status = 'paused';
+        stepsLeft = c.count;
+        break;
+      case 'speed':
+        speed = c.speed;
+        playWall = performance.now();
+        playTrace = core.replay.time;
+        post(snapshotMsg());
+        break;
+      case 'seek':
+        seek(c.time, c.id);
+        break;
+      case 'exit':
+        exited = true;
+        stopRun();
+        d.decoder.postMessage({ type: 'exit' });
+        d.commands.close();
+        d.items.close();
+        d.decoder.close();
+        break;
+    }
+  }
+
+  d.commands.on('message', (c: EngineCommand) => {
+    try {
+      command(c);
+    } catch (e) {
+      post({ type: 'error', message: (e as Error).stack ?? String(e) });
+    }
+    schedule();
+  });
+  startRun(o.firstChunkOffset);
+  post({ type: 'ready' });
+  post(snapshotMsg());
+}
+
+if (parentPort && (workerData as { role?: string } | null)?.role === 'engine') {
+  runEngineWorker(workerData as EngineData);
+}
