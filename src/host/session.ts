@@ -5,9 +5,11 @@
 // snapshots reach the renderer as 'stats' events at most 30 times a second, with typed-array
 // aggregates. A native trace uses the platform it embeds, unless the user opened a platform file
 // themselves. Uploaded native traces are written to a temporary file first (the player streams it).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { crosscheckTexts } from '../crosscheck/index';
 import { version } from '../../package.json';
 import type { Platform } from '../engine/platform/index';
 import type { ReplayEvent } from '../engine/replay';
@@ -187,6 +189,10 @@ export class Session {
       if (!player) return { total: 0, rows: [] };
       return { total: player.faultCount(), rows: player.faultRows(offset, limit) };
     },
+    crosscheck: async ({ guest, qemu, profile }) => {
+      const [g, q] = await Promise.all([fileText(guest), fileText(qemu)]);
+      return crosscheckTexts(g.text, q.text, { profile, guestFile: g.name, qemuFile: q.name });
+    },
     exportReport: ({ format }) => {
       const player = this.requirePlayer();
       const rows = player.faultRows(0, Number.MAX_SAFE_INTEGER);
@@ -272,4 +278,31 @@ export class Session {
 function rethrow(e: unknown): never {
   if (e instanceof InputError) throw new ApiError('EINVAL', e.message);
   throw e;
+}
+
+/** Reads a file the API names (a host path, or bytes from the renderer) as text, gunzipping .gz content. */
+async function fileText(
+  f: { path: string } | { name: string; bytes: Uint8Array },
+): Promise<{ name: string; text: string }> {
+  let bytes: Uint8Array;
+  let name: string;
+  if ('path' in f) {
+    name = f.path;
+    try {
+      bytes = await readFile(f.path);
+    } catch (e) {
+      throw new ApiError('ENOENT', `${f.path}: ${(e as Error).message}`);
+    }
+  } else {
+    name = basename(f.name);
+    bytes = f.bytes;
+  }
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      throw new ApiError('EINVAL', `${name}: not a readable gzip stream: ${(e as Error).message}`);
+    }
+  }
+  return { name, text: new TextDecoder().decode(bytes) };
 }

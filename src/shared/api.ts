@@ -126,6 +126,20 @@ export interface HazardRow {
   age: number;
 }
 
+/** What the cross-check view shows (the host returns src/crosscheck's full CrosscheckResult). */
+export interface CrosscheckView {
+  profile: string;
+  complete: boolean;
+  translations: number;
+  agree: number;
+  disagree: number;
+  unchecked: number;
+  agreement: number;
+  faults: { observed: number; reproduced: number; byReason: Record<string, number> };
+  recorded: { observed: number; model: number; compressed: number };
+  disagreements: { request: unknown; qemu: unknown; lab: unknown }[];
+}
+
 export interface Progress {
   task: string;
   done: number;
@@ -148,6 +162,17 @@ export interface ExportedFile {
 // ---------- calls ----------
 
 const empty = z.object({}).strict();
+
+/** A file the host reads (a path on the host's machine) or one the renderer sends (its bytes). */
+const fileParam = z.union([
+  z.object({ path: z.string().min(1).max(4096) }).strict(),
+  z
+    .object({
+      name: z.string().min(1).max(255),
+      bytes: z.instanceof(Uint8Array).refine((b) => b.byteLength <= 1 << 30, 'file larger than 1 GiB'),
+    })
+    .strict(),
+]);
 
 /** Parameter schemas, one per call. The host validates every call against these. */
 export const callParams = {
@@ -180,6 +205,13 @@ export const callParams = {
     })
     .strict(),
   exportReport: z.object({ format: z.enum(['json', 'csv']) }).strict(),
+  crosscheck: z
+    .object({
+      guest: fileParam,
+      qemu: fileParam,
+      profile: z.enum(['vtd-spec', 'qemu-7.2']).optional(),
+    })
+    .strict(),
 } as const;
 
 export interface CallResults {
@@ -190,6 +222,7 @@ export interface CallResults {
   replayStats: ReplayStats;
   queryFaults: { total: number; rows: FaultRow[] };
   exportReport: ExportedFile;
+  crosscheck: CrosscheckView;
 }
 
 export type Method = keyof typeof callParams;

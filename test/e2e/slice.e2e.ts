@@ -42,6 +42,19 @@ describe('lab in Chromium through the web host', () => {
     expect(errors).toEqual([]);
   });
 
+  it('cross-checks a QEMU capture in a view of its own', async () => {
+    // the hand-written miniature capture of test/crosscheck.test.ts, whose every answer agrees
+    await page
+      .getByLabel('Guest console log')
+      .setInputFiles('test/fixtures/crosscheck/mini-guest-console.log');
+    await page.getByLabel('QEMU trace').setInputFiles('test/fixtures/crosscheck/mini-qemu-trace.log');
+    await page.getByRole('button', { name: 'Cross-check' }).click();
+    await expect
+      .poll(() => page.getByTestId('crosscheck-agreement').textContent())
+      .toMatch(/^\s*(\d+)\/\1 agree \(100\.00 %\), 0 disagree/);
+    await page.getByTestId('crosscheck-result').screenshot({ path: `${ARTIFACTS}/crosscheck-view.png` });
+  });
+
   it('refuses the page without the token', async () => {
     const bare = served.url.replace(/[0-9a-f]+\/$/, '');
     const res = await page.goto(bare);
