@@ -359,11 +359,20 @@ describe('§12 permission checks before reserved bits (QEMU vtd_iova_to_slpte)',
     expect(outcome(xl(q, at(0x80_4020_1000)))).toBe('fault 0xc recorded');
   });
 
-  it.todo(
-    'vtd-spec: a present second-level entry with a reserved bit is a reserved-field fault even for an access it ' +
-      'lacks permission for (R=1 W=0 + bit 62, write → 0xC legacy / 0x7A scalable); translate.ts walkSl checks ' +
-      'permission before reserved bits under both profiles and returns SL_NO_WRITE (0x5 / 0x85)',
-  );
+  it('vtd-spec: a read-only leaf with a reserved bit is a reserved-field fault for a write too (0xC / 0x7A)', () => {
+    const l = legacy();
+    l.sl.map(0x80_4020_1000n, 0x5000n, 0x1000n, RW);
+    l.mem.write64Big(l.sl.lookup(0x80_4020_1000n)!.pteAddr, 0x5001n | TM); // R=1, W=0, TM
+    const write = { ...at(0x80_4020_1000), access: ACCESS_WRITE };
+    expect(both(l.mk, write)).toEqual({ 'vtd-spec': 'fault 0xc recorded', 'qemu-7.2': 'fault 0x5 recorded' });
+    const s = scalable();
+    s.sl.map(0x80_4020_1000n, 0x5000n, 0x1000n, RW);
+    s.mem.write64Big(s.sl.lookup(0x80_4020_1000n)!.pteAddr, 0x5001n | TM);
+    expect(both(s.mk, write)).toEqual({
+      'vtd-spec': 'fault 0x7a recorded',
+      'qemu-7.2': 'fault 0x5 recorded',
+    });
+  });
 });
 
 describe('§12 IOTLB: stale entries, and a write through a cached read-only entry (QEMU vtd_do_iommu_translate)', () => {

@@ -1287,6 +1287,13 @@ export class VtdTranslator {
       const elo = mem.readLo(entry);
       const ehi = mem.readHi(entry);
       this.wEntry = entry;
+      const large = (elo & 0x80) !== 0 && (level === 2 || level === 3);
+      const rsvd = large
+        ? (elo & this.slLargeLo[level]!) !== 0 || (ehi & this.slLargeHi[level]!) !== 0
+        : (elo & this.slRsvdLo[level]!) !== 0 || (ehi & this.slRsvdHi[level]!) !== 0;
+      // The spec: a present entry with a non-zero reserved field is invalid whatever the access needs
+      // (0xC / 0x7A); QEMU tests the permission first (reference §12). Resolved once per translator.
+      if (rsvd && !this.qemu && (elo & 3) !== 0) return SL_RSVD;
       if ((elo & need) !== need) {
         if ((elo & 3) === 0) {
           if (!mem.isBacked(entry)) return level === levels ? SL_TOP_ACCESS : SL_ACCESS;
@@ -1295,12 +1302,7 @@ export class VtdTranslator {
         return (need & 1) !== 0 && (elo & 1) === 0 ? SL_NO_READ : SL_NO_WRITE;
       }
       perms &= elo;
-      const large = (elo & 0x80) !== 0 && (level === 2 || level === 3);
-      if (large) {
-        if ((elo & this.slLargeLo[level]) !== 0 || (ehi & this.slLargeHi[level]) !== 0) return SL_RSVD;
-      } else if ((elo & this.slRsvdLo[level]) !== 0 || (ehi & this.slRsvdHi[level]) !== 0) {
-        return SL_RSVD;
-      }
+      if (rsvd) return SL_RSVD;
       if (level === 1 || large) {
         this.wHi = ehi & this.hawKeepHi;
         this.wLo = (elo & ~((1 << s) - 1)) >>> 0;
