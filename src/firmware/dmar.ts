@@ -17,7 +17,7 @@
 import { decodeAcpiHeader, type AcpiHeader } from './acpi-header';
 import { ByteReader, hex64 } from './bytes';
 import { decodeScopes, type DmarDeviceScope } from './dmar-scope';
-import { FieldLog, type TableField } from './fields';
+import { FieldLog, pushAcpiHeaderFields, type TableField } from './fields';
 import { finding, type Finding } from './findings';
 
 export const DMAR_HEADER_SIZE = 48;
@@ -156,15 +156,7 @@ export function decodeDmar(bytes: Uint8Array): DmarDecode {
   const r = new ByteReader(bytes);
   const end = head.end;
   const fields = new FieldLog();
-  fields.push(0, 4, 'Signature', header.signature);
-  fields.push(4, 4, 'Table Length', header.length);
-  fields.push(8, 1, 'Revision', header.revision);
-  fields.push(9, 1, 'Checksum', header.checksum);
-  fields.push(10, 6, 'Oem ID', header.oemId);
-  fields.push(16, 8, 'Oem Table ID', header.oemTableId);
-  fields.push(24, 4, 'Oem Revision', header.oemRevision);
-  fields.push(28, 4, 'Asl Compiler ID', header.creatorId);
-  fields.push(32, 4, 'Asl Compiler Revision', header.creatorRevision);
+  pushAcpiHeaderFields(fields, header);
   if (!r.has(36, 12) || end < DMAR_HEADER_SIZE) {
     findings.push(
       finding(

@@ -19,3 +19,29 @@ export class FieldLog {
     this.fields.push({ offset, size, name, value });
   }
 }
+
+/** The 36-byte ACPI table header's fields, named as iasl names them (shared by every table decoder). */
+export function pushAcpiHeaderFields(
+  fields: FieldLog,
+  header: {
+    signature: string;
+    length: number;
+    revision: number;
+    checksum: number;
+    oemId: string;
+    oemTableId: string;
+    oemRevision: number;
+    creatorId: string;
+    creatorRevision: number;
+  },
+): void {
+  fields.push(0, 4, 'Signature', header.signature);
+  fields.push(4, 4, 'Table Length', header.length);
+  fields.push(8, 1, 'Revision', header.revision);
+  fields.push(9, 1, 'Checksum', header.checksum);
+  fields.push(10, 6, 'Oem ID', header.oemId);
+  fields.push(16, 8, 'Oem Table ID', header.oemTableId);
+  fields.push(24, 4, 'Oem Revision', header.oemRevision);
+  fields.push(28, 4, 'Asl Compiler ID', header.creatorId);
+  fields.push(32, 4, 'Asl Compiler Revision', header.creatorRevision);
+}
