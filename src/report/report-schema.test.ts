@@ -1,27 +1,13 @@
 // docs/report.schema.json must be the JSON Schema generated from the zod schema in report-schema.ts.
 // After changing the schema, regenerate the file with:
 //   UPDATE_SCHEMA=1 npx vitest run src/report/report-schema.test.ts
-import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectSchemaFileInSync } from '../../test/support/schema-file';
 import { HINT_RULES, parseReport, REPORT_VERSION, reportJsonSchema } from './report-schema';
-
-const file = fileURLToPath(new URL('../../docs/report.schema.json', import.meta.url));
-const generated = `${JSON.stringify(reportJsonSchema(), null, 2)}\n`;
 
 describe('docs/report.schema.json', () => {
   it('matches the schema generated from src/report/report-schema.ts', () => {
-    if (process.env.UPDATE_SCHEMA === '1') writeFileSync(file, generated);
-    let onDisk = '';
-    try {
-      onDisk = readFileSync(file, 'utf8');
-    } catch {
-      // missing: reported by the comparison below
-    }
-    expect(
-      onDisk === generated,
-      'docs/report.schema.json is stale: run UPDATE_SCHEMA=1 npx vitest run src/report/report-schema.test.ts',
-    ).toBe(true);
+    expectSchemaFileInSync('docs/report.schema.json', reportJsonSchema(), 'src/report/report-schema.test.ts');
   });
 
   it('is versioned and lists the hint rules', () => {
