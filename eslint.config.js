@@ -1,7 +1,7 @@
 // ESLint flat config. Besides style, it enforces the layering that keeps the engine portable
 // (VS Code style: common code runs anywhere; node, browser and electron code only at the edges):
 //
-//   common   src/shared, src/engine, src/trace, src/report, src/firmware, src/crosscheck: no Node, DOM, Electron, Svelte
+//   common   src/shared, src/engine, src/trace, src/report, src/firmware, src/crosscheck, src/query: no Node, DOM, Electron, Svelte
 //   node     src/host, src/cli                             Node builtins; no DOM, Electron or Svelte
 //   main     src/main                                      Electron main: node + electron + common + host
 //   preload  src/preload                                   electron (contextBridge) + src/shared only
@@ -98,6 +98,7 @@ export default tseslint.config(
       'src/report/**/*.ts',
       'src/firmware/**/*.ts',
       'src/crosscheck/**/*.ts',
+      'src/query/**/*.ts',
     ],
     ignores: ['**/*.test.ts'],
     rules: commonRules,

@@ -4,7 +4,8 @@
 // (src/host/replay/worker-player.ts), which has the same controls.
 import { buildLab } from '../engine/lab';
 import type { Platform } from '../engine/platform/index';
-import { Replay, type ReplayEvent } from '../engine/replay';
+import { inspect, type InspectQuery } from '../engine/inspect/index';
+import { Replay, type ControlStep, type ReplayEvent } from '../engine/replay';
 import type { ReplayStats, ReplayStatus } from '../shared/api';
 
 const STATS_INTERVAL_MS = 1000 / 30;
@@ -90,6 +91,16 @@ export class Player {
     this.seek(-1);
     this.status = this.events.length ? 'ready' : 'done';
     this.emit(true);
+  }
+
+  /** A read-only view of the state at the current time (src/engine/inspect). */
+  inspect(query: InspectQuery): unknown {
+    const controls: ControlStep[] = [];
+    for (let i = 0; i < this.next; i++) {
+      const e = this.events[i]!;
+      if (e.kind === 'control') controls.push(e);
+    }
+    return inspect({ replay: this.replay, controls }, query);
   }
 
   dispose(): void {

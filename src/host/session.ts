@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { crosscheckTexts } from '../crosscheck/index';
 import { version } from '../../package.json';
+import { InspectError, type InspectQuery } from '../engine/inspect/index';
 import type { Platform } from '../engine/platform/index';
 import type { ReplayEvent } from '../engine/replay';
 import { deviceSummaries, faultRow, faultsCsv, runSummary, type RunSummary } from '../report/summary';
@@ -57,6 +58,8 @@ interface SessionPlayer {
   faultCount(): number;
   faultRows(offset: number, limit: number): FaultRow[];
   summary(): RunSummary;
+  /** a read-only view of the state at the current time (src/engine/inspect) */
+  inspect(query: InspectQuery): Promise<unknown>;
   dispose(): void;
 }
 
@@ -73,6 +76,7 @@ function inThread(player: Player, events: number, badLines: number): SessionPlay
     faultCount: () => player.replay.faults.length,
     faultRows: (offset, limit) => player.replay.faults.slice(offset, offset + limit).map(faultRow),
     summary: () => runSummary(player.replay, events, badLines),
+    inspect: async (q) => player.inspect(q),
     dispose: () => player.dispose(),
   };
 }
@@ -90,6 +94,7 @@ function inWorkers(player: WorkerPlayer): SessionPlayer {
     faultCount: () => player.stats().faults,
     faultRows: (offset, limit) => player.faultRowsSlice(offset, limit),
     summary: () => player.summary(),
+    inspect: (q) => player.inspect(q),
     dispose: () => void player.dispose(),
   };
 }
@@ -106,6 +111,10 @@ export class Session {
   /** the native trace being played, when the trace is native */
   private nativePath: string | null = null;
   private player: SessionPlayer | null = null;
+  /** a second player on the same files, seeked to the times views ask about (the shown one stays put) */
+  private probe: SessionPlayer | null = null;
+  /** builds a probe for the current files */
+  private makeProbe: (() => Promise<SessionPlayer>) | null = null;
   private playerGeneration = 0;
   private tempDir: string | null = null;
 
@@ -127,6 +136,8 @@ export class Session {
   dispose(): void {
     this.player?.dispose();
     this.player = null;
+    this.probe?.dispose();
+    this.probe = null;
     if (this.tempDir) void rm(this.tempDir, { recursive: true, force: true });
   }
 
@@ -184,6 +195,15 @@ export class Session {
       return player.stats();
     },
     replayStats: () => this.player?.stats() ?? EMPTY_STATS,
+    faultClusters: () => notYet('faultClusters'),
+    faultDetails: () => notYet('faultDetails'),
+    platformTree: () => notYet('platformTree'),
+    addressSpace: () => notYet('addressSpace'),
+    walk: () => notYet('walk'),
+    timeline: () => notYet('timeline'),
+    recentFiles: () => notYet('recentFiles'),
+    cancelTask: () => notYet('cancelTask'),
+    whatIf: () => notYet('whatIf'),
     queryFaults: ({ offset, limit }) => {
       const player = this.player;
       if (!player) return { total: 0, rows: [] };
@@ -233,9 +253,37 @@ export class Session {
     return file;
   }
 
+  /**
+   * Answers a view query (src/engine/inspect) against the state shown, or against the state at trace
+   * time `at` (every event at or before it applied) through the probe player, leaving the shown one alone.
+   */
+  async inspectView(query: InspectQuery, at?: number): Promise<unknown> {
+    const player = this.requirePlayer();
+    try {
+      if (at === undefined) return await player.inspect(query);
+      const generation = this.playerGeneration;
+      if (!this.probe) {
+        const probe = await this.makeProbe!();
+        if (generation !== this.playerGeneration) {
+          probe.dispose();
+          throw new ApiError('EBUSY', 'the files changed while the view was being prepared; ask again');
+        }
+        this.probe = probe;
+      }
+      await this.probe.seek(at);
+      return await this.probe.inspect(query);
+    } catch (e) {
+      if (e instanceof InspectError) throw new ApiError('EINVAL', e.message);
+      throw e;
+    }
+  }
+
   private async restartPlayer(): Promise<void> {
     this.player?.dispose();
     this.player = null;
+    this.probe?.dispose();
+    this.probe = null;
+    this.makeProbe = null;
     const generation = ++this.playerGeneration;
     if (this.nativePath) {
       const override =
@@ -259,12 +307,18 @@ export class Session {
         this.platformName = input.platformFile ?? `${basename(this.nativePath)} (embedded)`;
       }
       this.player = inWorkers(player);
+      this.makeProbe = async () =>
+        inWorkers(await WorkerPlayer.open(input, { label: basename(this.nativePath!) }));
       this.emit('stats', player.stats());
       return;
     }
     if (!this.platform) return;
     const player = new Player(this.platform, this.events, (s) => this.emit('stats', s));
     this.player = inThread(player, this.events.length, this.badLines);
+    const platform = this.platform;
+    const events = this.events;
+    const badLines = this.badLines;
+    this.makeProbe = async () => inThread(new Player(platform, events, () => {}), events.length, badLines);
     this.emit('stats', player.stats());
   }
 
@@ -273,6 +327,10 @@ export class Session {
       throw new ApiError('ENOENT', 'no platform loaded: open a platform or a trace that names one');
     return this.player;
   }
+}
+
+function notYet(method: string): never {
+  throw new ApiError('ENOSYS', `${method}: not implemented by this host yet`);
 }
 
 function rethrow(e: unknown): never {

@@ -6,6 +6,24 @@
 // through the preload (src/preload, src/main/ipc.ts) and a WebSocket carrying msgpackr frames
 // (src/host/web-host.ts, src/renderer/src/transport). The renderer sees only `ApiClient`.
 import { z } from 'zod';
+import { addressSpaceParams, walkParams, type AddressSpaceView, type WalkView } from './views/address-space';
+import {
+  faultClustersParams,
+  faultDetailsParams,
+  queryFaultsParams,
+  type ClusterRow,
+  type FaultDetails,
+} from './views/faults';
+import { cancelTaskParams, recentFilesParams, type RecentFile } from './views/files';
+import { platformTreeParams, type PlatformTreeView } from './views/platform-tree';
+import { whatIfParams } from './views/reports';
+import { timelineParams, type TimelineView } from './views/timeline';
+
+export type * from './views/address-space';
+export type * from './views/faults';
+export type * from './views/files';
+export type * from './views/platform-tree';
+export type * from './views/timeline';
 
 export const API_VERSION = 1;
 
@@ -198,12 +216,16 @@ export const callParams = {
     z.object({ action: z.literal('reset') }).strict(),
   ]),
   replayStats: empty,
-  queryFaults: z
-    .object({
-      offset: z.number().int().min(0),
-      limit: z.number().int().min(0).max(10_000),
-    })
-    .strict(),
+  queryFaults: queryFaultsParams,
+  faultClusters: faultClustersParams,
+  faultDetails: faultDetailsParams,
+  platformTree: platformTreeParams,
+  addressSpace: addressSpaceParams,
+  walk: walkParams,
+  timeline: timelineParams,
+  recentFiles: recentFilesParams,
+  cancelTask: cancelTaskParams,
+  whatIf: whatIfParams,
   exportReport: z.object({ format: z.enum(['json', 'csv']) }).strict(),
   crosscheck: z
     .object({
@@ -220,7 +242,17 @@ export interface CallResults {
   platformSummary: PlatformSummary | null;
   replayControl: ReplayStats;
   replayStats: ReplayStats;
-  queryFaults: { total: number; rows: FaultRow[] };
+  /** `total` rows match the filter, of `all`; `colorRule` per row: first matching rule, or -1 */
+  queryFaults: { total: number; all?: number; rows: (FaultRow & { colorRule?: number })[] };
+  faultClusters: ClusterRow[];
+  faultDetails: FaultDetails;
+  platformTree: PlatformTreeView;
+  addressSpace: AddressSpaceView;
+  walk: WalkView;
+  timeline: TimelineView;
+  recentFiles: RecentFile[];
+  cancelTask: { cancelled: boolean };
+  whatIf: unknown;
   exportReport: ExportedFile;
   crosscheck: CrosscheckView;
 }

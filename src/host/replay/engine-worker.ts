@@ -7,6 +7,7 @@
 // times a second while it works, and one after every command. When the trace ends it sends 'done'
 // with the run's result; a seek may start it again.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { inspect, type InspectQuery } from '../../engine/inspect/index';
 import { createRing, RingConsumer } from '../../engine/ring/spsc-ring';
 import type { ReplayStatus } from '../../shared/api';
 import { EngineCore } from './engine-core';
@@ -59,6 +60,20 @@ export function runEngineWorker(d: EngineData): void {
   let lastSnap = 0;
   let scheduled = false;
   let exited = false;
+  /** inspect queries that arrived during a seek: answered once it is done */
+  let pendingInspects: { id: number; query: InspectQuery }[] = [];
+
+  function answerInspect(id: number, query: InspectQuery): void {
+    try {
+      post({
+        type: 'inspected',
+        id,
+        result: inspect({ replay: core.replay, controls: core.controlLog.slice(0, core.controls) }, query),
+      });
+    } catch (e) {
+      post({ type: 'inspected', id, error: (e as Error).message });
+    }
+  }
 
   function startRun(fromOffset: number): void {
     generation++;
@@ -244,6 +259,9 @@ export function runEngineWorker(d: EngineData): void {
     playWall = performance.now();
     playTrace = core.replay.time;
     post({ type: 'seeked', id, snapshot: snapshotMsg().snapshot });
+    const waiting = pendingInspects;
+    pendingInspects = [];
+    for (const q of waiting) answerInspect(q.id, q.query);
   }
 
   function ended(): void {
@@ -310,6 +328,10 @@ export function runEngineWorker(d: EngineData): void {
         break;
       case 'seek':
         seek(c.time, c.id);
+        break;
+      case 'inspect':
+        if (seekUntil !== null) pendingInspects.push({ id: c.id, query: c.query });
+        else answerInspect(c.id, c.query);
         break;
       case 'exit':
         exited = true;

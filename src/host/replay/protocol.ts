@@ -15,6 +15,7 @@
 // and a ring of its own; items of an older generation are dropped. The engine stops a run by raising
 // the decoder's stop word and draining the old ring until the decoder closes it.
 import type { MessagePort } from 'node:worker_threads';
+import type { InspectQuery } from '../../engine/inspect/index';
 import type { RejectedControl } from '../../engine/replay';
 import type { FaultProfile } from '../../engine/vtd/translate';
 import type { ControlEvent } from '../../trace/control-script';
@@ -108,6 +109,8 @@ export type EngineCommand =
   | { type: 'step'; count: number }
   | { type: 'seek'; time: number; id: number }
   | { type: 'speed'; speed: number }
+  /** a read-only view of the state (src/engine/inspect); answered once any seek in progress is done */
+  | { type: 'inspect'; id: number; query: InspectQuery }
   | { type: 'exit' };
 
 export interface EngineSnapshot {
@@ -145,6 +148,7 @@ export type EngineMessage =
   | { type: 'stats'; snapshot: EngineSnapshot }
   | { type: 'seeked'; id: number; snapshot: EngineSnapshot }
   | { type: 'done'; snapshot: EngineSnapshot; result: EngineResult }
+  | { type: 'inspected'; id: number; result?: unknown; error?: string }
   | { type: 'error'; message: string };
 
 export interface EngineResult {

@@ -6,6 +6,7 @@
 // `maxRows` fault and hazard rows. Used by `iommu-lab replay` for native traces and by the session
 // behind the UI. Nothing here blocks this thread.
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { InspectError, type InspectQuery } from '../../engine/inspect/index';
 import type { FaultProfile } from '../../engine/vtd/translate';
 import type { DeviceSummary, FaultRow, HazardRow, ReplayStats } from '../../shared/api';
 import { SUMMARY_VERSION } from '../../report/summary';
@@ -45,6 +46,8 @@ export class WorkerPlayer {
   private doneWaiters: { resolve: (r: EngineResult) => void; reject: (e: Error) => void }[] = [];
   private seekWaiters = new Map<number, (s: ReplayStats) => void>();
   private nextSeek = 1;
+  private inspectWaiters = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+  private nextInspect = 1;
   private speed = 0;
   private failed: Error | null = null;
   private closed = false;
@@ -156,6 +159,8 @@ export class WorkerPlayer {
     this.failed = e;
     for (const w of this.doneWaiters) w.reject(e);
     this.doneWaiters = [];
+    for (const w of this.inspectWaiters.values()) w.reject(e);
+    this.inspectWaiters.clear();
   }
 
   private onEngine(m: EngineMessage): void {
@@ -178,6 +183,13 @@ export class WorkerPlayer {
         for (const w of this.doneWaiters) w.resolve(m.result);
         this.doneWaiters = [];
         break;
+      case 'inspected': {
+        const w = this.inspectWaiters.get(m.id);
+        this.inspectWaiters.delete(m.id);
+        if (m.error !== undefined) w?.reject(new InspectError(m.error));
+        else w?.resolve(m.result);
+        break;
+      }
       case 'error':
         this.fail(new Error(`engine: ${m.message}`));
         break;
@@ -297,6 +309,20 @@ export class WorkerPlayer {
     return new Promise((resolve) => {
       this.seekWaiters.set(id, resolve);
       this.send({ type: 'seek', time, id });
+    });
+  }
+
+  /** A read-only view of the engine's state (src/engine/inspect), once any seek in progress is done. */
+  inspect(query: InspectQuery): Promise<unknown> {
+    const id = this.nextInspect++;
+    return new Promise((resolve, reject) => {
+      this.inspectWaiters.set(id, { resolve, reject });
+      try {
+        this.send({ type: 'inspect', id, query });
+      } catch (e) {
+        this.inspectWaiters.delete(id);
+        reject(e as Error);
+      }
     });
   }
 

@@ -1,0 +1,56 @@
+// Fault-table queries: filtering (the filter language shared with the CLI, src/query), sorting,
+// coloring rules and clusters, and the details of one fault. Rows are made on the host, a page at a time.
+import { z } from 'zod';
+
+export const SORT_KEYS = ['index', 'time', 'bdf', 'pasid', 'address', 'reason', 'access'] as const;
+
+export const queryFaultsParams = z
+  .object({
+    offset: z.number().int().min(0),
+    limit: z.number().int().min(0).max(10_000),
+    /** a filter expression (docs/filter.md); all rows when absent or blank */
+    filter: z.string().max(4096).optional(),
+    sort: z
+      .object({ key: z.enum(SORT_KEYS), descending: z.boolean().optional() })
+      .strict()
+      .optional(),
+    /** coloring rules: each row gets the index of the first rule it matches */
+    colorRules: z.array(z.string().max(4096)).max(32).optional(),
+  })
+  .strict();
+
+export const faultClustersParams = z.object({ filter: z.string().max(4096).optional() }).strict();
+
+export const faultDetailsParams = z.object({ index: z.number().int().min(0) }).strict();
+
+/** One cluster of faults (src/report/clusters.ts): same device, reason, page range and time window. */
+export interface ClusterRow {
+  id: string;
+  bdf: string;
+  pasid: number | null;
+  reason: number;
+  reasonText: string;
+  /** the page range, hex */
+  start: string;
+  end: string;
+  count: number;
+  firstTime: number;
+  lastTime: number;
+  /** index of the first fault (for selecting it) */
+  firstIndex: number;
+  /** the root-cause hint's rule and text */
+  hint: { rule: string; text: string };
+}
+
+/** The details pane for one fault: the request, the walk at its time, the domain then, and the words. */
+export interface FaultDetails {
+  index: number;
+  time: number;
+  request: { bdf: string; pasid: number | null; access: string; address: string; tbit: number | null };
+  /** the page walk of the request, on the state at the fault's time */
+  walk: import('./address-space').WalkView;
+  domain: { type: string; id: number | null; state: Record<string, string | number | boolean> };
+  dmesg: string;
+  hint: { rule: string; text: string };
+  profile: string;
+}
