@@ -7,6 +7,8 @@ import { cpus, totalmem } from 'node:os';
 import { runReplayBench, type ReplayBenchResult } from './replay.bench';
 import { runRingBench } from './ring.bench';
 import { runTranslateBench } from './translate.bench';
+import { printUiFirstViewBench } from './ui-first-view';
+import { printFaultTableBench } from './fault-table.bench';
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(
@@ -60,3 +62,14 @@ if (process.env.IOMMU_LAB_BENCH_100M === '1') {
 } else {
   console.log('  (IOMMU_LAB_BENCH_100M=1 also replays a 100 M-record trace for the peak-RSS check)');
 }
+if (process.env.IOMMU_LAB_BENCH_UI === '1') {
+  console.log('');
+  console.log('First view of a ~1 GiB native trace in Chromium (iommu-lab serve):');
+  await printUiFirstViewBench(console.log);
+} else {
+  console.log('  (IOMMU_LAB_BENCH_UI=1 also times the first view of a ~1 GiB trace in Chromium)');
+}
+
+console.log('');
+console.log('Fault table: ten million rows in the query module (src/query), then scrolling it in Chromium:');
+await printFaultTableBench(console.log, process.env.IOMMU_LAB_BENCH_UI === '1');

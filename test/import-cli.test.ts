@@ -1,5 +1,5 @@
 // `iommu-lab import`: JSON and text output on real sample lines written to a temporary directory, a
-// gzip built from them, the refusals (binary, zstd .pad, -o), and the real QEMU trace of the reference
+// gzip built from them, the refusals (binary, -o), the Keysight/Agilent .pad sample's container summary, and the real QEMU trace of the reference
 // samples when ../shared is present.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,14 +126,35 @@ describe('iommu-lab import', () => {
   });
 
   it.skipIf(!existsSync(SAMPLES))(
-    'identifies the Keysight/Agilent .pad.zst sample and says it cannot parse it',
+    'lists what the Keysight/Agilent .pad.zst sample holds, says TLPs are not decoded, refuses -o',
     async () => {
-      const r = await run(
-        join(SAMPLES, 'pcie-analyzer', 'keysight-agilent-pad-trace-link-power-off.pad.zst'),
-      );
-      expect(r.code).toBe(EXIT.FATAL);
-      expect(r.err).toMatch(/zstd-compressed Keysight\/Agilent PCIe analyzer \.pad capture/);
-      expect(r.err).toMatch(/recognised, not parsed/);
+      const pad = join(SAMPLES, 'pcie-analyzer', 'keysight-agilent-pad-trace-link-power-off.pad.zst');
+      const { code, out } = await run(pad, { json: true });
+      expect(code).toBe(EXIT.OK);
+      const j = JSON.parse(out);
+      // values read by hand from the decompressed file (src/trace/import/agilent-pad.test.ts)
+      expect(j).toMatchObject({
+        kind: 'keysight-pad',
+        compressed: 'zstd',
+        bytes: 12236,
+        header: { moduleType: 'AGT_MODULE_ONEPORT_PCIEXPRESS_X8', recordLength: 40 },
+        records: { count: 78, expected: 78, firstNumber: 3531075, lastNumber: 3531152 },
+        timeSpanNs: 0x20201a10 - 0x20200dd8,
+        link: { widths: { x1: 78 }, speeds: { '2.5 GT/s': 78 }, electricalIdleLanes: '0x0' },
+        data: { bytes: 8876, referenced: 8876 },
+        tlpDecoding: { done: false },
+        problems: [],
+      });
+      expect(j.channels.map((c: { name: string; records: number }) => [c.name, c.records])).toEqual([
+        ['101/1:Downstream', 31],
+        ['101/1:Upstream', 47],
+      ]);
+      const text = await run(pad);
+      expect(text.out).toMatch(/records +78 of 78/);
+      expect(text.out).toMatch(/TLPs +not done: record data holds 8b\/10b-decoded symbols/);
+      const o = await run(pad, { output: join(dir, 'pad.iotrace') });
+      expect(o.code).toBe(EXIT.FATAL);
+      expect(o.err).toMatch(/TLP decoding of its 8b\/10b symbol data is not done/);
     },
   );
 

@@ -12,29 +12,36 @@ async function errorsFor(filePath: string, code: string): Promise<string[]> {
 
 const clean = "import { parseBdf } from './bdf';\nexport const x = parseBdf('00:14.0');\n";
 
+const COMMON = [
+  'src/engine',
+  'src/trace',
+  'src/report',
+  'src/shared',
+  'src/firmware',
+  'src/crosscheck',
+  'src/query',
+];
+
 describe('layering lint rule', () => {
-  describe.each(['src/engine', 'src/trace', 'src/report', 'src/shared', 'src/firmware', 'src/crosscheck'])(
-    'common code in %s',
-    (dir) => {
-      const file = `${dir}/__layering_fixture__.ts`;
-      it.each([
-        ['electron', "import { app } from 'electron';\nexport const a = app;\n"],
-        ['svelte', "import { mount } from 'svelte';\nexport const m = mount;\n"],
-        ['a .svelte component', "import App from '../renderer/src/App.svelte';\nexport const a = App;\n"],
-        ['a DOM global', 'export const el = document.createElement("div");\n'],
-        ['a DOM type', 'export function f(e: HTMLElement): string { return e.id; }\n'],
-        ['the DOM lib by reference', '/// <reference lib="dom" />\nexport const y = 1;\n'],
-        ['a Node builtin', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n"],
-        ['a Node global', 'export const argv = process.argv;\n'],
-        ['the host layer', "import { Session } from '../host/session';\nexport const s = Session;\n"],
-      ])('rejects %s', async (_what, code) => {
-        expect(await errorsFor(file, code)).not.toEqual([]);
-      });
-      it('accepts plain TypeScript', async () => {
-        expect(await errorsFor(file, clean)).toEqual([]);
-      });
-    },
-  );
+  describe.each(COMMON)('common code in %s', (dir) => {
+    const file = `${dir}/__layering_fixture__.ts`;
+    it.each([
+      ['electron', "import { app } from 'electron';\nexport const a = app;\n"],
+      ['svelte', "import { mount } from 'svelte';\nexport const m = mount;\n"],
+      ['a .svelte component', "import App from '../renderer/src/App.svelte';\nexport const a = App;\n"],
+      ['a DOM global', 'export const el = document.createElement("div");\n'],
+      ['a DOM type', 'export function f(e: HTMLElement): string { return e.id; }\n'],
+      ['the DOM lib by reference', '/// <reference lib="dom" />\nexport const y = 1;\n'],
+      ['a Node builtin', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n"],
+      ['a Node global', 'export const argv = process.argv;\n'],
+      ['the host layer', "import { Session } from '../host/session';\nexport const s = Session;\n"],
+    ])('rejects %s', async (_what, code) => {
+      expect(await errorsFor(file, code)).not.toEqual([]);
+    });
+    it('accepts plain TypeScript', async () => {
+      expect(await errorsFor(file, clean)).toEqual([]);
+    });
+  });
 
   it('keeps Electron and the DOM out of node code (host, cli)', async () => {
     expect(

@@ -55,7 +55,7 @@ describe('a native trace in the session', () => {
       expect(agg.faultsByRange.count.reduce((a, b) => a + b, 0)).toBe(last.faults);
       const header = (await readFile(path)).includes(Buffer.from('expected'));
       expect(header).toBe(true);
-      const page = await s.handlers.queryFaults({ offset: 10, limit: 5 });
+      const page = await s.handlers.queryFaults({ offset: 10, limit: 5, filter: 'fault' });
       expect(page.total).toBe(last.faults);
       expect(page.rows.map((r) => r.index)).toEqual([10, 11, 12, 13, 14]);
       const summary = await s.handlers.platformSummary({});
@@ -64,7 +64,9 @@ describe('a native trace in the session', () => {
       expect(back.status).toBe('paused');
       expect(back.tlps).toBeGreaterThan(0);
       expect(back.tlps).toBeLessThan(200_000);
-      expect((await s.handlers.queryFaults({ offset: 0, limit: 10_000 })).total).toBe(back.faults);
+      expect((await s.handlers.queryFaults({ offset: 0, limit: 10_000, filter: 'fault' })).total).toBe(
+        back.faults,
+      );
       await s.handlers.replayControl({ action: 'step', count: 3 });
       await expect
         .poll(async () => (await s.handlers.replayStats({})).eventsApplied)

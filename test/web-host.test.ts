@@ -131,7 +131,11 @@ describe('web host', () => {
         ),
       )
       .toBe(true);
-    expect(await api.call('queryFaults', { offset: 0, limit: 10 })).toMatchObject({ result: { total: 5 } });
+    // the fault table lists the sample's 5 faults and its hazard
+    expect(await api.call('queryFaults', { offset: 0, limit: 10 })).toMatchObject({ result: { total: 6 } });
+    expect(await api.call('queryFaults', { offset: 0, limit: 10, filter: 'fault' })).toMatchObject({
+      result: { total: 5 },
+    });
     const bad = await api.call('openFile', {
       name: 'x.json',
       bytes: new TextEncoder().encode('{"format":"iommu-lab/platform","version":1}'),

@@ -6,9 +6,13 @@
 // dma_map/dma_unmap control events, observed faults as observed_fault events, and the platform given
 // with --platform, else one built from the file's own lines when they hold enough (else none, said so);
 // what cannot be carried is counted by reason. An IOMMU Lab text trace (JSON lines) given with -o is
-// converted to a native trace with the same events.
+// converted to a native trace with the same events. A Keysight/Agilent .pad capture (raw or zstd) is
+// read as a container (src/trace/import/agilent-pad.ts) and listed; its symbol data is not decoded to
+// TLPs, so -o refuses it.
 // Exit codes (README "Exit codes"): 1 faults found, 8 bad lines skipped, 64 could not run.
+import { createReadStream } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
+import { Decompress } from 'fzstd';
 import { basename } from 'node:path';
 import { buildPlatformReport } from '../firmware/index';
 import { LAB_VERSION } from '../host/session';
@@ -30,6 +34,8 @@ import {
   type TlpRecord,
 } from '../trace/import/index';
 import { ImportFileError, importFile } from '../host/import-file';
+import { PAD_TLP_DECODING_NOTE, PadReader, type PadSummary } from '../trace/import/agilent-pad';
+import { detectBinary } from '../trace/import/index';
 import { EXIT } from './exit-codes';
 
 export interface ImportCommandOptions {
@@ -110,6 +116,8 @@ export async function importCommand(
   err: (s: string) => void = (s) => void process.stderr.write(s + '\n'),
 ): Promise<number> {
   if (opts.output !== undefined && (await isTextTrace(file))) return convertTextTrace(file, opts, out, err);
+  const pad = await padContainer(file);
+  if (pad) return padCommand(file, pad, opts, out, err);
   let kind: ImportKind | undefined;
   let preset: string | undefined;
   if (opts.from !== undefined) {
@@ -476,4 +484,137 @@ async function convertTextTrace(
     if (w.badLines) out(`          ${w.badLines} bad lines skipped (iommu-lab replay ${file} lists them)`);
   }
   return w.badLines ? EXIT.ERRORS : EXIT.OK;
+}
+
+/**
+ * Whether the file is a Keysight/Agilent .pad capture, raw or zstd-compressed (by content: the raw
+ * header's "AGT_MODULE_" string, or that of the first decompressed bytes of a zstd file).
+ */
+async function padContainer(file: string): Promise<'raw' | 'zstd' | null> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch {
+    return null; // importFile reports it
+  }
+  try {
+    const head = new Uint8Array(4096);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    const d = detectBinary(head.subarray(0, bytesRead));
+    if (d.kind === 'keysight-pad') return 'raw';
+    if (d.kind !== 'zstd') return null;
+    const plain: Uint8Array[] = [];
+    try {
+      new Decompress((c) => void plain.push(c)).push(head.subarray(0, bytesRead));
+    } catch {
+      return null; // not decodable from its head: importFile refuses it as zstd
+    }
+    const first = plain.length ? Buffer.concat(plain) : new Uint8Array(0);
+    return detectBinary(new Uint8Array(first)).kind === 'keysight-pad' ? 'zstd' : null;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads a .pad capture (zstd decompressed on the fly with fzstd) through PadReader. */
+export async function readPadFile(
+  file: string,
+  container: 'raw' | 'zstd',
+): Promise<PadSummary & { compressedBytes: number }> {
+  const reader = new PadReader();
+  let compressedBytes = 0;
+  const dec = container === 'zstd' ? new Decompress((c) => reader.push(c)) : null;
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      const b = chunk as Buffer;
+      const piece = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      compressedBytes += piece.length;
+      if (dec) dec.push(piece);
+      else reader.push(piece);
+    }
+    dec?.push(new Uint8Array(0), true);
+  } catch (e) {
+    const s = reader.end();
+    s.problems.push({
+      offset: s.bytes,
+      message: `${dec ? 'zstd stream' : 'read'} error, reading stopped here: ${(e as Error).message}`,
+    });
+    return { ...s, compressedBytes };
+  }
+  return { ...reader.end(), compressedBytes };
+}
+
+/**
+ * `iommu-lab import X.pad[.zst]`: lists what the capture holds (docs/import-json.md, "Keysight/Agilent
+ * .pad captures"). Exit 8 when the container is damaged, else 0; -o is refused (64): no TLP is decoded.
+ */
+async function padCommand(
+  file: string,
+  container: 'raw' | 'zstd',
+  opts: ImportCommandOptions,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
+  if (opts.output !== undefined) {
+    err(
+      `iommu-lab import: ${file}: a Keysight/Agilent .pad capture: -o needs TLPs, and TLP decoding of its 8b/10b symbol data is not done`,
+    );
+    return EXIT.FATAL;
+  }
+  const s = await readPadFile(file, container);
+  const code = s.problems.length ? EXIT.ERRORS : EXIT.OK;
+  const h = s.header;
+  if (opts.json) {
+    out(
+      JSON.stringify(
+        {
+          importVersion: IMPORT_JSON_VERSION,
+          file,
+          kind: 'keysight-pad',
+          compressed: container === 'zstd' ? 'zstd' : null,
+          bytes: s.bytes,
+          header: h,
+          records: s.records,
+          timeSpanNs:
+            s.records.firstNs !== null && s.records.lastNs !== null
+              ? s.records.lastNs - s.records.firstNs
+              : null,
+          channels: s.channels,
+          link: { ...s.link, electricalIdleLanes: `0x${s.link.electricalIdleLanes.toString(16)}` },
+          data: s.data,
+          tlpDecoding: { done: false, note: PAD_TLP_DECODING_NOTE },
+          problems: s.problems,
+        },
+        null,
+        2,
+      ),
+    );
+    return code;
+  }
+  out(
+    `file      ${file}${container === 'zstd' ? ' (zstd)' : ''}: Keysight/Agilent .pad capture, ${s.bytes} bytes`,
+  );
+  if (h) {
+    out(`module    ${h.moduleType}, port ${h.portId} ${h.rxOrTx}, format ${h.formatCode}, guid ${h.guid}`);
+    const r = s.records;
+    out(
+      `records   ${r.count} of ${r.expected} (numbers ${r.firstNumber ?? '-'}–${r.lastNumber ?? '-'}), ` +
+        `${r.firstNs ?? '-'}–${r.lastNs ?? '-'} ns` +
+        (r.firstNs !== null && r.lastNs !== null ? ` (${r.lastNs - r.firstNs} ns)` : ''),
+    );
+    for (const c of s.channels)
+      out(`  ${c.name} (${c.direction}): ${c.records} records, ${c.dataBytes} bytes of symbol data`);
+    const l = s.link;
+    const list = (m: Record<string, number>): string =>
+      Object.entries(m)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || '-';
+    out(
+      `link      widths ${list(l.widths)}; speeds ${list(l.speeds)}; ${l.symbolErrors} symbol errors, ` +
+        `${l.disparityErrors} disparity errors, ${l.scrambled} scrambled`,
+    );
+  }
+  out(`TLPs      ${PAD_TLP_DECODING_NOTE}`);
+  for (const p of s.problems) out(`  offset ${p.offset}: ${p.message}`);
+  return code;
 }

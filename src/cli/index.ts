@@ -57,6 +57,7 @@ export function buildProgram(): Command {
       '--progress',
       'native traces: a progress line on stderr every second (default: when stderr is a terminal)',
     )
+    .option('--filter <expr>', 'list only the faults and hazards matching a filter (docs/filter.md)')
     .action(
       async (
         trace: string,
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
           report?: string;
           firmware?: string[];
           progress?: boolean;
+          filter?: string;
         },
       ) => {
         process.exitCode = await replayCommand(trace, o, out);
@@ -79,7 +81,7 @@ export function buildProgram(): Command {
   program
     .command('import')
     .description(
-      'read a kernel log, ftrace output, QEMU vtd_* trace or analyzer CSV (gzip ok); report faults, hints, events',
+      'read a kernel log, ftrace output, QEMU vtd_* trace or analyzer CSV (gzip ok); report faults, hints, events; list a Keysight/Agilent .pad[.zst] capture',
     )
     .argument('<file>', 'capture to import')
     .option('--from <kind>', 'kernel-log | ftrace | qemu-trace | analyzer-csv[:preset] (default: detected)')

@@ -4,7 +4,7 @@
 // worker and an engine worker joined by a SharedArrayBuffer ring), or in this thread with
 // --compare-profiles. Both call the same Replay, so a trace gives the same summary in either format.
 // With --progress, or when stderr is a terminal, a native replay prints a progress line at most once
-// a second on stderr. Exit code: see exit-codes.ts.
+// a second on stderr, and a last one with the final counts (progressLine). Exit code: see exit-codes.ts.
 import { basename, relative } from 'node:path';
 import { buildLab } from '../engine/lab';
 import {
@@ -28,6 +28,9 @@ import {
   replayNativeWorkers,
   type ProfileComparison,
 } from '../host/replay/native-replay';
+import { FilterError, parseFilter } from '../query/filter';
+import type { FaultQuery } from '../query/query';
+import { ReplayRows } from '../host/replay/fault-store';
 import { EXIT } from './exit-codes';
 import { replayReport, writeReport } from './report-command';
 
@@ -49,6 +52,8 @@ export interface ReplayOptions {
   maxFaults?: number;
   /** progress lines on stderr for native traces (default: when stderr is a terminal) */
   progress?: boolean;
+  /** list only the fault and hazard rows matching this filter (docs/filter.md) */
+  filter?: string;
 }
 
 /** What either path hands the printer. */
@@ -65,6 +70,8 @@ interface ReplayReport {
   hazardRows: readonly HazardRow[];
   comparison: ProfileComparison | null;
   agreement: AgreementReport | null;
+  /** --filter: the expression and how many faults and hazards match it */
+  filter?: { expression: string; faults: number; hazards: number };
 }
 
 export async function replayCommand(
@@ -73,17 +80,24 @@ export async function replayCommand(
   out: (s: string) => void,
   err: (s: string) => void = (s) => void process.stderr.write(s + '\n'),
 ): Promise<number> {
-  const native = await isNativeTrace(trace);
-  if (native && opts.report) {
-    throw new Error(`${trace}: --report takes text traces (JSON lines) for now, not native traces`);
+  if (opts.filter !== undefined) {
+    try {
+      parseFilter(opts.filter);
+    } catch (e) {
+      if (!(e instanceof FilterError)) throw e;
+      err(`iommu-lab replay: --filter: ${e.message}`);
+      return EXIT.FATAL;
+    }
   }
+  const native = await isNativeTrace(trace);
   const run = native ? await replayNative(trace, opts, err) : await replayText(trace, opts);
   print(run, opts, out);
   const s = run.summary;
   let code =
     (s.faults ? EXIT.FAULTS : 0) | (s.hazards ? EXIT.HAZARDS : 0) | (run.errors.length ? EXIT.ERRORS : 0);
   if (opts.report) {
-    // The report replays the trace again: each cluster's page walk is taken when its first fault happens.
+    // The report replays the trace again (a native one streamed in this thread, not through the
+    // workers): each cluster's page walk is taken when its first fault happens.
     const report = await replayReport(trace, {
       platform: opts.platform,
       profile: s.profile as FaultProfile,
@@ -136,6 +150,7 @@ async function replayText(trace: string, opts: ReplayOptions): Promise<ReplayRep
     hazardRows: replay.hazards.slice(0, maxFaults).map(hazardRow),
     comparison,
     agreement: null,
+    ...(opts.filter !== undefined ? filtered(new ReplayRows().sync(replay), opts.filter, maxFaults) : {}),
   };
 }
 
@@ -161,7 +176,9 @@ async function replayNative(
     run = r;
     comparison = r.comparison;
   } else {
-    run = await replayNativeWorkers(input, o, showProgress ? progressLine(input.records, err) : undefined);
+    const progress = showProgress ? progressLine(input.records, err) : null;
+    run = await replayNativeWorkers(input, o, progress?.update);
+    progress?.done(run.result.summary);
   }
   const seen = new Set<string>();
   const errors: ReplayReport['errors'] = [];
@@ -186,23 +203,81 @@ async function replayNative(
     hazardRows: run.hazardRows.slice(0, maxFaults),
     comparison,
     agreement: run.result.agreement,
+    ...(opts.filter !== undefined ? filtered(run.table, opts.filter, maxFaults) : {}),
   };
 }
 
-/** A progress printer: one line at most every second. */
-function progressLine(records: number, err: (s: string) => void): (s: ReplayStats) => void {
-  const t0 = performance.now();
+/**
+ * --filter: the first `max` faults and hazards matching the filter (already checked), in the shapes the
+ * unfiltered lists have, and how many match.
+ */
+function filtered(
+  table: FaultQuery,
+  expression: string,
+  max: number,
+): Pick<ReplayReport, 'faultRows' | 'hazardRows' | 'filter'> {
+  const faults = table.matching(`fault && (${expression})`);
+  const hazards = table.matching(`hazard && (${expression})`);
+  const store = table.store;
+  const faultRows = [...faults.subarray(0, max)].map((i) => faultRow(store.fault(i)!));
+  const hazardRows = [...hazards.subarray(0, max)].map((i): HazardRow => {
+    const r = store.row(i);
+    return {
+      kind: 'stale-iotlb',
+      time: r.time,
+      bdf: r.bdf,
+      address: r.address,
+      access: r.access,
+      ...r.hazard!,
+    };
+  });
+  return { faultRows, hazardRows, filter: { expression, faults: faults.length, hazards: hazards.length } };
+}
+
+/** A count as the progress line shows it: exact below a million, else in millions. */
+const progressCount = (n: number): string => (n < 1e6 ? String(n) : `${(n / 1e6).toFixed(1)} M`);
+
+export interface ProgressPrinter {
+  /** takes the player's stats; prints at most once a second */
+  update: (s: ReplayStats) => void;
+  /** prints the last line, with the run's final counts */
+  done: (s: { tlps: number; faults: number; hazards: number }) => void;
+}
+
+/**
+ * The progress line of a native replay, on `err` (stderr: stdout may carry --json):
+ * `replay: 42% 2.1 M of 5.0 M TLPs, 17 faults, 0 hazards, 14.0 M TLP/s` at most once a second while
+ * the replay runs, and once at the end with the final counts (100 % unless damage cost records).
+ * `now` is the clock in ms (performance.now; tests give their own).
+ */
+export function progressLine(
+  records: number,
+  err: (s: string) => void,
+  now: () => number = () => performance.now(),
+): ProgressPrinter {
+  const t0 = now();
   let last = t0;
-  return (s) => {
-    const now = performance.now();
-    if (now - last < 1000 || s.status === 'done') return;
-    last = now;
-    const pct = records ? ((100 * s.tlps) / records).toFixed(0) : '-';
-    const rate = s.tlps / ((now - t0) / 1000) / 1e6;
+  let finished = false;
+  const line = (t: number, s: { tlps: number; faults: number; hazards?: number }): void => {
+    const pct = records ? Math.min(100, Math.floor((100 * s.tlps) / records)) : 100;
+    const rate = t > t0 ? s.tlps / ((t - t0) / 1000) / 1e6 : 0;
     err(
-      `replay: ${pct}% ${(s.tlps / 1e6).toFixed(1)} of ${(records / 1e6).toFixed(1)} M TLPs, ` +
+      `replay: ${pct}% ${progressCount(s.tlps)} of ${progressCount(records)} TLPs, ` +
         `${s.faults} faults, ${s.hazards ?? 0} hazards, ${rate.toFixed(1)} M TLP/s`,
     );
+  };
+  return {
+    update: (s) => {
+      const t = now();
+      if (finished || s.status === 'done' || t - last < 1000) return;
+      last = t;
+      line(t, s);
+    },
+    done: (s) => {
+      if (finished) return;
+      finished = true;
+      line(now(), s);
+    },
   };
 }
 
@@ -218,6 +293,7 @@ function print(r: ReplayReport, opts: ReplayOptions, out: (s: string) => void): 
           platformFile: r.platformFile,
           rejected: r.rejected,
           errors: r.errors,
+          ...(r.filter ? { filter: r.filter } : {}),
           faultRows: r.faultRows,
           hazardRows: r.hazardRows,
           ...(r.comparison ? { comparison: r.comparison } : {}),
@@ -244,6 +320,12 @@ function print(r: ReplayReport, opts: ReplayOptions, out: (s: string) => void): 
     .join(', ');
   out(`faults    ${summary.faults}${rec ? ` (${rec})` : ''}`);
   out(`hazards   ${summary.hazards}`);
+  if (r.filter) {
+    out(
+      `filter    ${r.filter.expression}: ${r.filter.faults} of ${summary.faults} faults, ` +
+        `${r.filter.hazards} of ${summary.hazards} hazards match`,
+    );
+  }
   out('');
   const w = Math.max(...summary.devices.map((d) => d.name.length), 6);
   const row = (c: string[]): string =>
@@ -256,7 +338,9 @@ function print(r: ReplayReport, opts: ReplayOptions, out: (s: string) => void): 
   }
   if (r.faultRows.length) {
     out('');
-    out(summary.faults > maxFaults ? `first ${maxFaults} faults:` : 'faults:');
+    const shownFaults = r.filter ? r.filter.faults : summary.faults;
+    const matching = r.filter ? 'matching faults' : 'faults';
+    out(shownFaults > maxFaults ? `first ${maxFaults} ${matching}:` : `${matching}:`);
     for (const f of r.faultRows.slice(0, maxFaults)) {
       const notes = [f.recording !== 'recorded' ? f.recording : '', ...f.classes].filter(Boolean).join(', ');
       out(`  [${(f.time / 1e9).toFixed(6).padStart(12)}] ${f.dmesg}${notes ? `  (${notes})` : ''}`);
@@ -264,7 +348,7 @@ function print(r: ReplayReport, opts: ReplayOptions, out: (s: string) => void): 
   }
   if (r.hazardRows.length) {
     out('');
-    out('hazards:');
+    out(r.filter ? 'matching hazards:' : 'hazards:');
     for (const h of r.hazardRows.slice(0, maxFaults)) {
       out(
         `  [${(h.time / 1e9).toFixed(6).padStart(12)}] use-after-unmap (stale IOTLB): ${h.bdf} ${h.access} ${h.address} succeeded ${h.age} ns after ${h.unmapOrigin} unmapped it; the IOTLB was not invalidated yet`,

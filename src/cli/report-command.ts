@@ -1,6 +1,6 @@
 // Fault reports on the command line (docs/report.md):
-//   replayReport()   loads a trace, its platform (with what-if edits) and optional firmware inputs and
-//                    builds the report (src/report/report-model.ts)
+//   replayReport()   loads a trace (text, or native streamed from the file), its platform (with what-if
+//                    edits) and optional firmware inputs and builds the report (src/report/report-model.ts)
 //   writeReport()    writes it as .html, .json, .csv or .pdf (PDF: Debian's Chromium, headless
 //                    --print-to-pdf; without Chromium a one-line explanation and EXIT.FATAL)
 //   diffCommand()    `iommu-lab diff A.json B.json`: new, fixed and changed clusters
@@ -11,12 +11,14 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadPlatform, type Platform } from '../engine/platform/index';
 import type { FaultProfile } from '../engine/vtd/translate';
 import { buildPlatformReport, type FirmwareInput } from '../firmware/index';
 import { decodeInput, InputError } from '../host/inputs';
+import { isNativeTrace, openNativeInput } from '../host/replay/native-input';
+import { hashFile, nativeReportPass } from '../host/replay/native-report';
 import { LAB_VERSION } from '../host/session';
 import { reportCsv } from '../report/csv';
 import { diffReports, diffText, type ReportDiff } from '../report/diff';
@@ -57,8 +59,55 @@ function parseJson(path: string, bytes: Uint8Array): unknown {
   }
 }
 
-/** Replays a trace (with what-if edits, when given) and builds its report. */
+/** The platform a report runs on, with the what-if edits applied (and the events they add). */
+async function editedPlatform(
+  platformName: string,
+  platformBytes: Uint8Array,
+  platform: Platform,
+  opts: ReportRunOptions,
+): Promise<{ platform: Platform; edits: string[]; events: ReturnType<typeof applyEdits>['events'] }> {
+  const sets = opts.set ?? [];
+  if (!sets.length && !opts.patch) return { platform, edits: [], events: [] };
+  try {
+    const parsed: WhatIfEdit[] = sets.map(parseSet);
+    let patch: { name: string; operations: unknown } | undefined;
+    if (opts.patch) {
+      const bytes = await readBytes(opts.patch);
+      patch = {
+        name: `${opts.patch} (sha256 ${sha256Hex(bytes).slice(0, 16)})`,
+        operations: parseJson(opts.patch, bytes),
+      };
+    }
+    const edited = applyEdits(parseJson(platformName, platformBytes), parsed, patch);
+    const loaded = loadPlatform(edited.platform);
+    if (!loaded.ok) {
+      throw new InputError(
+        loaded.errors.map((e) => ({ file: `${platformName} (edited)`, where: e.path, message: e.message })),
+      );
+    }
+    return { platform: loaded.value, edits: edited.applied, events: edited.events };
+  } catch (e) {
+    if (e instanceof WhatIfError) throw new Error(`what-if: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+async function firmwareFindingsOf(opts: ReportRunOptions) {
+  if (!opts.firmware?.length) return undefined;
+  const inputs: FirmwareInput[] = [];
+  for (const file of opts.firmware) inputs.push({ file, bytes: await readBytes(file) });
+  return buildPlatformReport(inputs).findings;
+}
+
+/**
+ * Replays a trace (with what-if edits, when given) and builds its report. A text trace (JSON lines)
+ * is read whole and replayed in this thread; a native trace (by its magic) streams through
+ * nativeReportPass (src/host/replay/native-report.ts), also in this thread: the worker player cannot
+ * give the walks at each cluster's first fault nor the final lab state (its engine, EngineCore, folds
+ * faults out in batches and sends counts and the first rows only).
+ */
 export async function replayReport(trace: string, opts: ReportRunOptions = {}): Promise<Report> {
+  if (await isNativeTrace(trace)) return replayNativeReport(trace, opts);
   const traceBytes = await readBytes(trace);
   const input = decodeInput(trace, traceBytes, dirname(resolve(trace)));
   if (input.kind !== 'trace') throw new Error(`${trace}: not a trace`);
@@ -68,59 +117,52 @@ export async function replayReport(trace: string, opts: ReportRunOptions = {}): 
   const platformBytes = await readBytes(platformPath);
   const platformInput = decodeInput(platformPath, platformBytes, null);
   if (platformInput.kind !== 'platform') throw new Error(`${platformPath}: not a platform description`);
-
-  let platform: Platform = platformInput.platform;
-  let edits: string[] = [];
-  let editEvents: ReturnType<typeof applyEdits>['events'] = [];
-  const sets = opts.set ?? [];
-  if (sets.length || opts.patch) {
-    let parsed: WhatIfEdit[];
-    let patch: { name: string; operations: unknown } | undefined;
-    try {
-      parsed = sets.map(parseSet);
-      if (opts.patch) {
-        const bytes = await readBytes(opts.patch);
-        patch = {
-          name: `${opts.patch} (sha256 ${sha256Hex(bytes).slice(0, 16)})`,
-          operations: parseJson(opts.patch, bytes),
-        };
-      }
-      const edited = applyEdits(parseJson(platformPath, platformBytes), parsed, patch);
-      const loaded = loadPlatform(edited.platform);
-      if (!loaded.ok) {
-        throw new InputError(
-          loaded.errors.map((e) => ({ file: `${platformPath} (edited)`, where: e.path, message: e.message })),
-        );
-      }
-      platform = loaded.value;
-      edits = edited.applied;
-      editEvents = edited.events;
-    } catch (e) {
-      if (e instanceof WhatIfError) throw new Error(`what-if: ${e.message}`, { cause: e });
-      throw e;
-    }
-  }
-
-  let firmwareFindings;
-  if (opts.firmware?.length) {
-    const inputs: FirmwareInput[] = [];
-    for (const file of opts.firmware) inputs.push({ file, bytes: await readBytes(file) });
-    firmwareFindings = buildPlatformReport(inputs).findings;
-  }
+  const { platform, edits, events } = await editedPlatform(
+    platformPath,
+    platformBytes,
+    platformInput.platform,
+    opts,
+  );
   const parsed = input.trace;
   const profile = opts.profile ?? (parsed.header.source === 'qemu' ? 'qemu-7.2' : 'vtd-spec');
-  const { report } = runReport(platform, [...editEvents, ...parsed.events], {
+  const { report } = runReport(platform, [...events, ...parsed.events], {
     traceBytes,
     platformBytes,
     traceName: trace,
     platformName: shown(platformPath),
     options: { profile, iotlb: opts.iotlb, edits },
     labVersion: LAB_VERSION,
-    firmwareFindings,
+    firmwareFindings: await firmwareFindingsOf(opts),
     events: parsed.events.length,
     errors: parsed.errors,
   });
   return report;
+}
+
+/**
+ * The report of a native trace. Its platform is --platform's file, else the one embedded in its header
+ * (named "TRACE (embedded platform)" and hashed as its JSON text).
+ */
+async function replayNativeReport(trace: string, opts: ReportRunOptions): Promise<Report> {
+  const input = await openNativeInput(trace, opts.platform);
+  const platformBytes = opts.platform
+    ? await readBytes(opts.platform)
+    : new TextEncoder().encode(JSON.stringify(input.platformJson));
+  const platformName = opts.platform ? shown(opts.platform) : `${trace} (embedded platform)`;
+  const { platform, edits, events } = await editedPlatform(platformName, platformBytes, input.platform, opts);
+  const options = { profile: opts.profile ?? input.autoProfile, iotlb: opts.iotlb, edits };
+  const pass = await nativeReportPass(input, platform, options, events, basename(trace));
+  return pass.run.report({
+    traceBytes: await hashFile(trace),
+    platformBytes,
+    traceName: trace,
+    platformName,
+    options,
+    labVersion: LAB_VERSION,
+    firmwareFindings: await firmwareFindingsOf(opts),
+    events: pass.events,
+    errors: pass.errors,
+  });
 }
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Session } from '../host/session';
 import { startWebHost, type WebHost } from '../host/web-host';
+import { chromiumPdfMaker } from './chromium-pdf';
 
 export interface ServeOptions {
   port: number;
@@ -25,7 +26,9 @@ export async function serveCommand(
     throw new Error(`no built renderer in ${rendererDir}: run \`npm run build\` first`);
   }
   let host: WebHost | null = null;
-  const session = new Session('web', (event, payload) => host?.broadcast(event, payload));
+  const session = new Session('web', (event, payload) => host?.broadcast(event, payload), {
+    pdf: chromiumPdfMaker(),
+  });
   for (const f of files) {
     const opened = await session.openPath(f);
     out(`opened ${opened.kind} ${opened.name}`);

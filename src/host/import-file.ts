@@ -4,7 +4,8 @@
 // - zstd (Node 20 has no zstd decompressor), Keysight/Agilent .pad captures (recognised, not parsed)
 //   and other binary files are refused with an ImportFileError that says what the file is;
 // - progress is reported in bytes of the file as stored (compressed bytes for .gz);
-// - a stream error part-way (a truncated .gz) becomes a bad line and the import ends with what it read.
+// - a stream error part-way (a truncated .gz) becomes a bad line and the import ends with what it read;
+// - opts.signal aborts between chunks: importFile rejects with the signal's reason (an AbortError).
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
@@ -37,6 +38,8 @@ export interface ImportFileOptions {
   keepBadLines?: number;
   /** the name used in bad-line reports (default: the path as given) */
   label?: string;
+  /** stops the import between chunks; importFile then rejects with the signal's reason */
+  signal?: AbortSignal;
 }
 
 export interface ImportFileResult extends ImportSummary {
@@ -64,6 +67,7 @@ async function head(path: string): Promise<{ bytes: Uint8Array; size: number }> 
 
 /** Imports one file; records stream to opts.onRecord, the summary comes back at the end. */
 export async function importFile(path: string, opts: ImportFileOptions = {}): Promise<ImportFileResult> {
+  opts.signal?.throwIfAborted();
   const { bytes, size } = await head(path);
   let binary = detectBinary(bytes);
   let compressed: 'gzip' | null = null;
@@ -108,6 +112,7 @@ export async function importFile(path: string, opts: ImportFileOptions = {}): Pr
   const decoder = new TextDecoder(binary.encoding ?? 'utf-8', { fatal: false });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      opts.signal?.throwIfAborted();
       const text = decoder.decode(chunk, { stream: true });
       const delta = compressed ? rawBytes - reported : chunk.length;
       reported += delta;
@@ -115,6 +120,7 @@ export async function importFile(path: string, opts: ImportFileOptions = {}): Pr
     }
     session.pushText(decoder.decode(), 0);
   } catch (e) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
     if (session.counts.lines === 0 && !compressed)
       throw new ImportFileError(path, `cannot read: ${(e as Error).message}`);
     session.end();

@@ -7,6 +7,7 @@ import type { Platform } from '../engine/platform/index';
 import { inspect, type InspectQuery } from '../engine/inspect/index';
 import { Replay, type ControlStep, type ReplayEvent } from '../engine/replay';
 import type { ReplayStats, ReplayStatus } from '../shared/api';
+import { LiveCounters } from './live-counters';
 
 const STATS_INTERVAL_MS = 1000 / 30;
 const SLICE_EVENTS = 50_000;
@@ -20,6 +21,7 @@ export class Player {
   private lastStats = 0;
   private playStartWall = 0;
   private playStartTrace = 0;
+  private readonly live = new LiveCounters();
 
   constructor(
     private readonly platform: Platform,
@@ -31,7 +33,7 @@ export class Player {
   }
 
   stats(): ReplayStats {
-    return {
+    return this.live.add({
       status: this.status,
       time: this.replay.time,
       endTime: this.events.length ? this.events[this.events.length - 1]!.time : 0,
@@ -41,7 +43,7 @@ export class Player {
       faults: this.replay.faults.length,
       speed: this.speed,
       profile: this.replay.profile,
-    };
+    });
   }
 
   play(): void {

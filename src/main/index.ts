@@ -1,63 +1,48 @@
 // Electron main process: one window, the app:// scheme, menus, dialogs and IPC wiring. The lab
-// itself (session, engine) is src/host and below; nothing here computes.
-import { app, BrowserWindow, shell } from 'electron';
+// itself (session, engine) is src/host and below; nothing here computes. The security policy
+// (hardening.ts, docs/security.md) applies to every web contents and to the default session.
+import { app, BrowserWindow, session as electronSession } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from '../host/session';
+import { allowedOrigins, APP_ORIGIN, hardenContents, hardenSession, windowOptions } from './hardening';
 import { sendEvent, wireIpc } from './ipc';
 import { installMenu } from './menu';
-import { APP_ORIGIN, handleAppScheme, registerAppScheme } from './protocol';
+import { electronPdfMaker } from './pdf';
+import { handleAppScheme, registerAppScheme } from './protocol';
 
 const outDir = fileURLToPath(new URL('..', import.meta.url)); // out/
 const devUrl = process.env['ELECTRON_RENDERER_URL'];
+const allowed = allowedOrigins(devUrl);
 let win: BrowserWindow | null = null;
 
 registerAppScheme();
 app.enableSandbox();
 
-const session = new Session('electron', (event, payload) =>
-  sendEvent(win?.webContents ?? null, event, payload),
+const session = new Session(
+  'electron',
+  (event, payload) => sendEvent(win?.webContents ?? null, event, payload),
+  { pdf: electronPdfMaker() },
 );
 
 function createWindow(): void {
-  win = new BrowserWindow({
-    width: 1400,
-    height: 900,
-    title: 'IOMMU Lab',
-    show: false,
-    webPreferences: {
-      preload: join(outDir, 'preload', 'index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      spellcheck: false,
-    },
-  });
+  win = new BrowserWindow(windowOptions(join(outDir, 'preload', 'index.cjs')));
   win.once('ready-to-show', () => win?.show());
   win.on('closed', () => (win = null));
-  const allowed = devUrl ? new URL(devUrl).origin : APP_ORIGIN;
-  win.webContents.on('will-navigate', (e, url) => {
-    if (new URL(url).origin !== allowed) e.preventDefault();
-  });
-  win.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
   void win.loadURL(devUrl ?? `${APP_ORIGIN}/index.html`);
 }
 
-app.on('web-contents-created', (_e, contents) => {
-  contents.on('will-attach-webview', (e) => e.preventDefault());
-});
+// every web contents, the lab's window and any other: no navigation away, no new window, no <webview>
+app.on('web-contents-created', (_e, contents) => hardenContents(contents, allowed));
 
 void app.whenReady().then(async () => {
+  hardenSession(electronSession.defaultSession, allowed);
   handleAppScheme(join(outDir, 'renderer'));
-  wireIpc(session.handlers, devUrl);
+  wireIpc(session.handlers, allowed);
   installMenu(
     () => win,
     async (p) => {
-      await session.openPath(p);
+      await session.openUserPath(p);
     },
   );
   for (const arg of process.argv.slice(app.isPackaged ? 1 : 2)) {

@@ -1,11 +1,23 @@
-// The privileged app:// scheme that serves the built renderer in Electron, with the same isolation
-// headers and CSP as the web host (file:// cannot be cross-origin isolated).
-import { net, protocol } from 'electron';
-import { normalize, join, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from '../host/headers';
+// The privileged app:// scheme that serves the built renderer in Electron (file:// cannot be
+// cross-origin isolated): only files under the renderer folder, read from disk here (never fetched),
+// with the isolation headers of the web host and the app's strict CSP (hardening.ts cspHeader).
+import { protocol } from 'electron';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { ISOLATION_HEADERS } from '../host/headers';
+import { APP_ORIGIN, cspHeader } from './hardening';
 
-export const APP_ORIGIN = 'app://lab';
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
 
 /** Must run before app 'ready'. */
 export function registerAppScheme(): void {
@@ -14,18 +26,38 @@ export function registerAppScheme(): void {
   ]);
 }
 
+/** The file under `root` (ending with the separator) that an app:// URL names, or null. */
+export function appFile(root: string, url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (`${u.protocol}//${u.host}` !== APP_ORIGIN) return null;
+  let rel: string;
+  try {
+    rel = decodeURIComponent(u.pathname === '/' ? '/index.html' : u.pathname);
+  } catch {
+    return null;
+  }
+  const file = normalize(join(root, rel));
+  return file.startsWith(root) ? file : null;
+}
+
 export function handleAppScheme(rendererDir: string): void {
   const root = normalize(rendererDir + sep);
   protocol.handle('app', async (request) => {
-    const url = new URL(request.url);
-    if (url.host !== 'lab') return new Response('not found', { status: 404 });
-    const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
-    const file = normalize(join(root, rel));
-    if (!file.startsWith(root)) return new Response('forbidden', { status: 403 });
-    const upstream = await net.fetch(pathToFileURL(file).toString());
-    const headers = new Headers(upstream.headers);
-    for (const [k, v] of Object.entries(ISOLATION_HEADERS)) headers.set(k, v);
-    headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    return new Response(upstream.body, { status: upstream.status, headers });
+    const file = appFile(root, request.url);
+    if (!file) return new Response('forbidden', { status: 403 });
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) return new Response('not found', { status: 404 });
+    const headers = new Headers({
+      ...ISOLATION_HEADERS,
+      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+      'Content-Security-Policy': cspHeader(),
+      'Cache-Control': 'no-store',
+    });
+    return new Response(new Uint8Array(await readFile(file)), { status: 200, headers });
   });
 }

@@ -6,7 +6,10 @@
 //     comes at most CLUSTER_GAP_NS (100 ms) after the cluster's last fault; otherwise it opens a new
 //     cluster. Of several candidates, the one opened last wins.
 // Incremental (add() per fault, in replay order) so a caller can snapshot the lab when a cluster opens.
-// Pure.
+// Each cluster keeps its counts (faults, writes, classes, fault-recording outcomes) as faults arrive, so
+// the report needs no fault but the first: `keepFaults` bounds the Fault objects a cluster retains
+// (default: all; the native-trace report keeps only the first, so its memory grows with clusters and
+// distinct pages, not with faults). Pure.
 import type { Fault } from '../engine/replay';
 
 export const CLUSTER_WINDOW_BYTES = 0x10000;
@@ -24,14 +27,35 @@ export interface FaultCluster {
   pages: Set<number>;
   firstTime: number;
   lastTime: number;
+  /** the fault that opened the cluster */
+  first: Fault;
+  /** every fault of the cluster, and how many of them wrote */
+  count: number;
+  writes: number;
+  /** union of the faults' classes, in order of first appearance */
+  classes: Set<string>;
+  /** faults by fault-recording outcome */
+  recording: Map<string, number>;
+  /** the first `keepFaults` faults (all by default) */
   faults: Fault[];
 }
 
 const keyOf = (f: Fault): string => `${f.requesterId}/${f.pasid ?? '-'}/${f.reason}`;
 
+function count(c: FaultCluster, f: Fault, keep: number): void {
+  c.count++;
+  if (f.write) c.writes++;
+  for (const k of f.classes) c.classes.add(k);
+  c.recording.set(f.recording, (c.recording.get(f.recording) ?? 0) + 1);
+  if (c.faults.length < keep) c.faults.push(f);
+}
+
 export class Clusterer {
   readonly clusters: FaultCluster[] = [];
   private readonly byKey = new Map<string, FaultCluster[]>();
+
+  /** `keepFaults`: Fault objects each cluster retains (at least the first is always kept) */
+  constructor(private readonly keepFaults = Infinity) {}
 
   /** Adds a fault; returns its cluster and whether the fault opened it. */
   add(f: Fault): { cluster: FaultCluster; opened: boolean } {
@@ -48,7 +72,7 @@ export class Clusterer {
       c.highestPage = Math.max(c.highestPage, f.pageAddr);
       c.pages.add(f.pageAddr);
       c.lastTime = Math.max(c.lastTime, f.time);
-      c.faults.push(f);
+      count(c, f, this.keepFaults);
       return { cluster: c, opened: false };
     }
     const c: FaultCluster = {
@@ -62,8 +86,14 @@ export class Clusterer {
       pages: new Set([f.pageAddr]),
       firstTime: f.time,
       lastTime: f.time,
-      faults: [f],
+      first: f,
+      count: 0,
+      writes: 0,
+      classes: new Set(),
+      recording: new Map(),
+      faults: [],
     };
+    count(c, f, Math.max(1, this.keepFaults));
     list.push(c);
     this.byKey.set(key, list);
     this.clusters.push(c);

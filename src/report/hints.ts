@@ -66,8 +66,8 @@ export function walkLeaf(
 }
 
 export function chooseHint(c: FaultCluster, state: FirstState, ctx: HintContext): ReportHint {
-  const f: Fault = c.faults[0]!;
-  const classes = new Set(c.faults.flatMap((x) => x.classes));
+  const f: Fault = c.first;
+  const classes = c.classes;
   const dev = ctx.device;
   const bdf = dev?.bdf ?? faultBdf(f);
   const addr = hx(f.pageAddr);

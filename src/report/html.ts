@@ -321,10 +321,14 @@ export function reportHtml(r: Report, opts: HtmlOptions = {}): string {
     );
   if (r.errors.length)
     parts.push(
-      '<h2>Trace lines skipped</h2>',
+      '<h2>Trace parts skipped</h2>',
       table(
-        ['file', 'line', 'message'],
-        r.errors.map((e) => [esc(e.file), String(e.line), esc(e.message)]),
+        ['file', 'where', 'message'],
+        r.errors.map((e) => [
+          esc(e.file),
+          'line' in e ? `line ${e.line}` : `offset ${e.offset} (${e.length} bytes)`,
+          esc(e.message),
+        ]),
       ),
     );
   if (r.firmware)

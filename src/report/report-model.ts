@@ -65,8 +65,12 @@ export interface ReportOptions {
   edits?: string[];
 }
 
+/** A skipped part of the trace: a bad line of a text trace, a damaged part of a native one. */
+export type ReportInputError = LineError | { file: string; offset: number; length: number; message: string };
+
 export interface ReportInputs {
-  traceBytes: Uint8Array;
+  /** the trace's bytes, or (for a large native trace, hashed as it streams) its hash and size */
+  traceBytes: Uint8Array | { sha256: string; bytes: number };
   platformBytes: Uint8Array;
   traceName: string;
   platformName: string;
@@ -74,18 +78,28 @@ export interface ReportInputs {
   labVersion: string;
   /** findings of `iommu-lab platform` on the machine's tables, when given */
   firmwareFindings?: Finding[];
-  /** events loaded from the trace (default: what the replay saw) and the trace lines skipped */
+  /** events loaded from the trace (default: what the replay saw) and the parts skipped */
   events?: number;
-  errors?: LineError[];
+  errors?: ReportInputError[];
 }
 
-/** What runReport saw while driving the replay. */
+/** Fault counts kept as faults happen (the Replay's fault list may have been emptied). */
+export interface FaultTotals {
+  faults: number;
+  recording: Map<string, number>;
+  /** "rid/pasid" → faults of requests with that PASID */
+  byRidPasid: Map<string, number>;
+}
+
+/** What a ReportRun saw while driving the replay. */
 export interface RunCapture {
   clusters: FaultCluster[];
   firsts: Map<FaultCluster, FirstState>;
   /** "rid/pasid" → DMA requests with that PASID */
   pasidTlps: Map<string, number>;
   events: number;
+  /** fault counts; without them, the Replay's fault list is counted */
+  totals?: FaultTotals;
 }
 
 const MAX_MAPPINGS = 256;
@@ -175,6 +189,122 @@ function stateNow(replay: Replay, dev: CoreDevice | undefined, f: Fault, e: DmaR
   };
 }
 
+const F_PASID_PRESENT = 1 << 20;
+const ridPasidKey = (rid: number, pasid: number): string => `${rid}/${pasid}`;
+
+/** The DMA request a native TLP record (docs/trace-format.md) stands for, to walk it. */
+export function dmaOfTlpWords(words: Uint32Array, at: number): DmaRequest {
+  const flags = words[at + 3]!;
+  const access = (flags >>> 24) & 3;
+  return {
+    kind: 'dma',
+    time: words[at + 1]! * TWO_32 + words[at]!,
+    requesterId: words[at + 2]! & 0xffff,
+    pasid: flags & F_PASID_PRESENT ? flags & 0xfffff : null,
+    addr: words[at + 5]! * TWO_32 + words[at + 4]!,
+    len: words[at + 6]!,
+    write: access === 1,
+    atomic: access === 2,
+    tbit: (flags >>> 21) & 1,
+    at: (flags >>> 22) & 3,
+    exec: ((flags >>> 26) & 1) === 1,
+    priv: ((flags >>> 27) & 1) === 1,
+  };
+}
+
+/**
+ * Drives a replay for a report, one event or TLP record at a time: when a fault opens a cluster it
+ * walks the VT-d tables and reads the group's state as they are at that moment. Text traces feed it
+ * ReplayEvents (apply), native traces their TLP records in place (tlpWords) and control events
+ * (apply); both give the same clusters. With a finite `keepFaults` the Replay's fault list is emptied
+ * after each request (clusters keep their counts and that many Fault objects each), so memory does not
+ * grow with the number of faults; no count is lost.
+ */
+export class ReportRun {
+  readonly replay: Replay;
+  /** TLPs and control events applied */
+  events = 0;
+  private readonly devs: Map<number, CoreDevice>;
+  private readonly clusterer: Clusterer;
+  private readonly firsts = new Map<FaultCluster, FirstState>();
+  private readonly pasidTlps = new Map<string, number>();
+  private readonly totals: FaultTotals = { faults: 0, recording: new Map(), byRidPasid: new Map() };
+
+  constructor(
+    platform: Platform,
+    options: ReportOptions,
+    private readonly keepFaults = Infinity,
+  ) {
+    const lab = buildLab(platform);
+    this.replay = new Replay(lab, {
+      profile: options.profile,
+      iotlbMode: options.iotlb,
+      faultIrqLatencyNs: options.faultIrqLatencyNs,
+    });
+    this.devs = devicesByRid(lab);
+    this.clusterer = new Clusterer(keepFaults);
+  }
+
+  /** Applies one event (a DMA request or a control event). */
+  apply(e: ReplayEvent): void {
+    this.events++;
+    const before = this.replay.faults.length;
+    this.replay.apply(e);
+    if (e.kind !== 'dma') return;
+    if (e.pasid !== null) this.pasidTlp(e.requesterId, e.pasid);
+    if (this.replay.faults.length > before) this.took(before, e);
+  }
+
+  /** Applies one native TLP record at words[at..at+7]. */
+  tlpWords(words: Uint32Array, at: number): void {
+    this.events++;
+    const before = this.replay.faults.length;
+    this.replay.applyTlpWords(words, at);
+    const flags = words[at + 3]!;
+    if (flags & F_PASID_PRESENT) this.pasidTlp(words[at + 2]! & 0xffff, flags & 0xfffff);
+    if (this.replay.faults.length > before) this.took(before, dmaOfTlpWords(words, at));
+  }
+
+  private pasidTlp(rid: number, pasid: number): void {
+    const k = ridPasidKey(rid, pasid);
+    this.pasidTlps.set(k, (this.pasidTlps.get(k) ?? 0) + 1);
+  }
+
+  private took(before: number, e: DmaRequest): void {
+    const r = this.replay;
+    const t = this.totals;
+    for (let i = before; i < r.faults.length; i++) {
+      const f = r.faults[i]!;
+      f.index = t.faults; // its index in the run, though the list may have been emptied before
+      const { cluster, opened } = this.clusterer.add(f);
+      if (opened) this.firsts.set(cluster, stateNow(r, this.devs.get(f.requesterId), f, e));
+      t.faults++;
+      t.recording.set(f.recording, (t.recording.get(f.recording) ?? 0) + 1);
+      if (f.pasid !== null) {
+        const k = ridPasidKey(f.requesterId, f.pasid);
+        t.byRidPasid.set(k, (t.byRidPasid.get(k) ?? 0) + 1);
+      }
+    }
+    if (this.keepFaults !== Infinity) r.faults.length = 0;
+  }
+
+  /** What the run saw, for buildReport. */
+  capture(): RunCapture {
+    return {
+      clusters: this.clusterer.clusters,
+      firsts: this.firsts,
+      pasidTlps: this.pasidTlps,
+      events: this.events,
+      totals: this.totals,
+    };
+  }
+
+  /** The report of the run so far (normally: once every event is applied). */
+  report(inputs: ReportInputs): Report {
+    return buildReport(this.replay, inputs, this.capture());
+  }
+}
+
 /**
  * Replays `events` on a lab built from `platform`, capturing the page walk and the group's state when
  * each fault cluster opens, and returns the report and the finished replay.
@@ -184,38 +314,13 @@ export function runReport(
   events: readonly ReplayEvent[],
   inputs: ReportInputs,
 ): { report: Report; replay: Replay } {
-  const lab = buildLab(platform);
-  const replay = new Replay(lab, {
-    profile: inputs.options.profile,
-    iotlbMode: inputs.options.iotlb,
-    faultIrqLatencyNs: inputs.options.faultIrqLatencyNs,
-  });
-  const devs = devicesByRid(lab);
-  const clusterer = new Clusterer();
-  const firsts = new Map<FaultCluster, FirstState>();
-  const pasidTlps = new Map<string, number>();
-  for (const e of events) {
-    const before = replay.faults.length;
-    replay.apply(e);
-    if (e.kind !== 'dma') continue;
-    if (e.pasid !== null) {
-      const k = `${e.requesterId}/${e.pasid}`;
-      pasidTlps.set(k, (pasidTlps.get(k) ?? 0) + 1);
-    }
-    for (let i = before; i < replay.faults.length; i++) {
-      const f = replay.faults[i]!;
-      const { cluster, opened } = clusterer.add(f);
-      if (opened) firsts.set(cluster, stateNow(replay, devs.get(f.requesterId), f, e));
-    }
-  }
-  const capture: RunCapture = { clusters: clusterer.clusters, firsts, pasidTlps, events: events.length };
-  return { report: buildReport(replay, inputs, capture), replay };
+  const run = new ReportRun(platform, inputs.options);
+  for (const e of events) run.apply(e);
+  return { report: run.report(inputs), replay: run.replay };
 }
 
-const ridPasidKey = (rid: number, pasid: number): string => `${rid}/${pasid}`;
-
 function clusterId(c: FaultCluster): string {
-  const bdf = faultBdf(c.faults[0]!);
+  const bdf = faultBdf(c.first);
   return `${bdf}/${c.pasid === null ? 'nopasid' : `pasid${c.pasid}`}/0x${c.reason.toString(16).padStart(2, '0')}/${hexAddress(c.lowestPage)}`;
 }
 
@@ -225,10 +330,22 @@ function countBy(keys: string[]): Record<string, number> {
   return out;
 }
 
+function faultTotals(faults: readonly Fault[]): FaultTotals {
+  const t: FaultTotals = { faults: faults.length, recording: new Map(), byRidPasid: new Map() };
+  for (const f of faults) {
+    t.recording.set(f.recording, (t.recording.get(f.recording) ?? 0) + 1);
+    if (f.pasid === null) continue;
+    const k = ridPasidKey(f.requesterId, f.pasid);
+    t.byRidPasid.set(k, (t.byRidPasid.get(k) ?? 0) + 1);
+  }
+  return t;
+}
+
 /** The report of a finished replay. Without `capture`, clusters carry no walk and hints read the final state. */
 export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunCapture): Report {
   const lab = replay.lab;
   const devs = devicesByRid(lab);
+  const totals = capture?.totals ?? faultTotals(replay.faults);
   let clusters = capture?.clusters;
   if (!clusters) {
     const c = new Clusterer();
@@ -238,7 +355,7 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
   // Clusters in order of first occurrence; ids made unique should two share a first page.
   const seen = new Map<string, number>();
   const out: ReportCluster[] = clusters.map((c) => {
-    const f = c.faults[0]!;
+    const f = c.first;
     const dev = devs.get(f.requesterId);
     const state = capture?.firsts.get(c) ?? stateNow(replay, dev, f, null);
     const unit = unitOf(replay, f.requesterId);
@@ -253,7 +370,6 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
     const n = seen.get(id) ?? 0;
     seen.set(id, n + 1);
     if (n) id = `${id}#${n + 1}`;
-    const writes = c.faults.filter((x) => x.write).length;
     return {
       id,
       bdf: faultBdf(f),
@@ -262,17 +378,17 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
       pasid: c.pasid,
       reason: c.reason,
       reasonText: faultText(f),
-      access: writes === 0 ? 'read' : writes === c.faults.length ? 'write' : 'mixed',
+      access: c.writes === 0 ? 'read' : c.writes === c.count ? 'write' : 'mixed',
       stage: f.stage,
-      classes: [...new Set(c.faults.flatMap((x) => x.classes))],
+      classes: [...c.classes],
       range: {
         start: hexAddress(c.firstWindow * CLUSTER_WINDOW_BYTES),
         end: hexAddress((c.lastWindow + 1) * CLUSTER_WINDOW_BYTES - 1),
       },
       pages: { lowest: hexAddress(c.lowestPage), highest: hexAddress(c.highestPage), distinct: c.pages.size },
       time: { first: c.firstTime, last: c.lastTime },
-      count: c.faults.length,
-      recording: countBy(c.faults.map((x) => x.recording)),
+      count: c.count,
+      recording: Object.fromEntries(c.recording),
       first: {
         index: f.index,
         time: f.time,
@@ -322,9 +438,10 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
     const [rid, pasid] = k.split('/').map(Number) as [number, number];
     pasidKeys.set(k, { rid, pasid });
   }
-  for (const f of replay.faults)
-    if (f.pasid !== null)
-      pasidKeys.set(ridPasidKey(f.requesterId, f.pasid), { rid: f.requesterId, pasid: f.pasid });
+  for (const k of totals.byRidPasid.keys()) {
+    const [rid, pasid] = k.split('/').map(Number) as [number, number];
+    pasidKeys.set(k, { rid, pasid });
+  }
   for (const g of lab.core.groups)
     for (const d of g.devices)
       for (const pasid of g.pasids.keys())
@@ -339,7 +456,7 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
         pasid,
         attached: dev?.group.pasids.get(pasid)?.type ?? null,
         tlps: capture?.pasidTlps.get(k) ?? 0,
-        faults: replay.faults.filter((f) => f.requesterId === rid && f.pasid === pasid).length,
+        faults: totals.byRidPasid.get(k) ?? 0,
         clusters: clustersOf((c) => c.requesterId === rid && c.pasid === pasid),
       };
     });
@@ -354,7 +471,7 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
     : null;
   const errors = inputs.errors ?? [];
   const counts = {
-    faults: replay.faults.length,
+    faults: totals.faults,
     hazards: replay.hazards.length,
     badLines: errors.length,
     firmware,
@@ -366,8 +483,9 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
       labVersion: inputs.labVersion,
       trace: {
         name: inputs.traceName,
-        sha256: sha256Hex(inputs.traceBytes),
-        bytes: inputs.traceBytes.byteLength,
+        ...(inputs.traceBytes instanceof Uint8Array
+          ? { sha256: sha256Hex(inputs.traceBytes), bytes: inputs.traceBytes.byteLength }
+          : inputs.traceBytes),
       },
       platform: {
         name: inputs.platformName,
@@ -387,8 +505,8 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
       profile: replay.profile,
       events: inputs.events ?? capture?.events ?? 0,
       tlps: replay.tlps,
-      faults: replay.faults.length,
-      recording: countBy(replay.faults.map((f) => f.recording)),
+      faults: totals.faults,
+      recording: Object.fromEntries(totals.recording),
       hazards: replay.hazards.length,
       badLines: errors.length,
       rejectedControl: replay.rejected.length,
@@ -404,7 +522,11 @@ export function buildReport(replay: Replay, inputs: ReportInputs, capture?: RunC
     clusters: out,
     hazards: replay.hazards.map(hazardRow),
     rejected: replay.rejected.map((r) => ({ ...r })),
-    errors: errors.map((e) => ({ file: e.file, line: e.line, message: e.message })),
+    errors: errors.map((e) =>
+      'line' in e
+        ? { file: e.file, line: e.line, message: e.message }
+        : { file: e.file, offset: e.offset, length: e.length, message: e.message },
+    ),
     firmware: findings ? { findings: findings.map((f) => ({ ...f })) } : null,
   };
 }

@@ -218,7 +218,16 @@ export const reportSchema = z
     rejected: z.array(
       z.strictObject({ origin: z.string(), op: z.string(), errno: z.string(), message: z.string() }),
     ),
-    errors: z.array(z.strictObject({ file: z.string(), line: z.int(), message: z.string() })),
+    errors: z
+      .array(
+        z.union([
+          z.strictObject({ file: z.string(), line: z.int(), message: z.string() }),
+          z.strictObject({ file: z.string(), offset: count, length: count, message: z.string() }),
+        ]),
+      )
+      .describe(
+        'parts of the trace skipped: bad lines of a text trace, damaged parts (by file offset) of a native one',
+      ),
     firmware: z
       .strictObject({ findings: z.array(findingSchema) })
       .nullable()

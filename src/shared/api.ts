@@ -13,28 +13,53 @@ import {
   queryFaultsParams,
   type ClusterRow,
   type FaultDetails,
+  type FaultRowExtra,
 } from './views/faults';
 import { cancelTaskParams, recentFilesParams, type RecentFile } from './views/files';
 import { platformTreeParams, type PlatformTreeView } from './views/platform-tree';
-import { whatIfParams } from './views/reports';
+import {
+  exportReportParams,
+  reportDiffParams,
+  whatIfParams,
+  type ReportDiffView,
+  type WhatIfView,
+} from './views/reports';
 import { timelineParams, type TimelineView } from './views/timeline';
 
 export type * from './views/address-space';
 export type * from './views/faults';
 export type * from './views/files';
 export type * from './views/platform-tree';
+export type * from './views/reports';
 export type * from './views/timeline';
 
 export const API_VERSION = 1;
 
 // ---------- data shapes (results and events) ----------
 
-export type FileKind = 'platform' | 'trace' | 'unknown';
+/**
+ * What an opened file was taken for (detected from its content): a platform, a lab trace, ACPI
+ * firmware tables or lspci output (firmware), or a capture imported into a trace (kernel-log, ftrace,
+ * qemu-trace, analyzer-csv).
+ */
+export type FileKind =
+  'platform' | 'trace' | 'firmware' | 'kernel-log' | 'ftrace' | 'qemu-trace' | 'analyzer-csv' | 'unknown';
+
+/** A firmware finding of an opened firmware file (src/firmware findings, as Linux would complain). */
+export interface FileFinding {
+  severity: 'error' | 'warning' | 'info';
+  code: string;
+  message: string;
+}
 
 export interface OpenedFile {
   name: string;
   kind: FileKind;
   bytes: number;
+  /** one line on what opening it did (imported records, the platform built…) */
+  note?: string;
+  /** firmware: the findings of every firmware file opened so far */
+  findings?: FileFinding[];
 }
 
 export interface DeviceSummary {
@@ -76,6 +101,13 @@ export interface ReplayStats {
   hazards?: number;
   /** native traces (worker player): compact per-device, PASID, page-range and reason counts */
   aggregates?: ReplayAggregates;
+  /** live counters: TLPs and faults per second of wall time over the last second (0 unless playing) */
+  tlpsPerSecond?: number;
+  faultsPerSecond?: number;
+  /** native traces: how full the ring from the decoder to the engine was (0..1) */
+  ringFill?: number;
+  /** events applied of the trace's (0..1; 1 once done) */
+  progress?: number;
 }
 
 /**
@@ -110,7 +142,7 @@ export interface ReplayAggregates {
   recording: Record<string, number>;
 }
 
-export interface FaultRow {
+export interface FaultRow extends FaultRowExtra {
   index: number;
   time: number;
   bdf: string;
@@ -158,10 +190,15 @@ export interface CrosscheckView {
   disagreements: { request: unknown; qemu: unknown; lab: unknown }[];
 }
 
+/** A long task's progress (at most ~10 events a second per task); the last one carries `finished`. */
 export interface Progress {
+  /** the task id, for cancelTask */
   task: string;
   done: number;
   total: number;
+  /** what the task does, e.g. "importing dmesg.log" */
+  label?: string;
+  finished?: 'done' | 'cancelled' | 'failed';
 }
 
 export interface HostInfo {
@@ -226,7 +263,8 @@ export const callParams = {
   recentFiles: recentFilesParams,
   cancelTask: cancelTaskParams,
   whatIf: whatIfParams,
-  exportReport: z.object({ format: z.enum(['json', 'csv']) }).strict(),
+  exportReport: exportReportParams,
+  reportDiff: reportDiffParams,
   crosscheck: z
     .object({
       guest: fileParam,
@@ -252,8 +290,9 @@ export interface CallResults {
   timeline: TimelineView;
   recentFiles: RecentFile[];
   cancelTask: { cancelled: boolean };
-  whatIf: unknown;
+  whatIf: WhatIfView;
   exportReport: ExportedFile;
+  reportDiff: ReportDiffView;
   crosscheck: CrosscheckView;
 }
 
@@ -276,7 +315,7 @@ export const EVENTS: readonly EventName[] = ['progress', 'stats', 'filesChanged'
 // ---------- errors ----------
 
 /** Error codes carried across the transports. */
-export type ApiErrorCode = 'EINVAL' | 'ENOENT' | 'ENOSYS' | 'EIO' | 'EBUSY';
+export type ApiErrorCode = 'EINVAL' | 'ENOENT' | 'ENOSYS' | 'EIO' | 'EBUSY' | 'ECANCELED';
 
 export class ApiError extends Error {
   constructor(

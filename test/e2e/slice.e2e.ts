@@ -1,5 +1,6 @@
 // The first vertical slice in a real browser: the renderer, served by `iommu-lab serve`, lists the
-// sample's devices and, after playing the trace, its fault count (5, by construction of the sample).
+// sample's devices and, after playing the trace, its faults and hazards (5 and 1, by construction of
+// the sample).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, launchBrowser, serve, type Served } from './browser';
@@ -33,9 +34,11 @@ describe('lab in Chromium through the web host', () => {
 
     await page.getByRole('button', { name: 'Play' }).click();
     await expect.poll(() => page.getByTestId('replay-status').textContent()).toBe('done');
-    await expect.poll(() => page.getByTestId('fault-count').textContent()).toBe('5');
-    await expect.poll(() => page.getByTestId('fault-row').count()).toBe(5);
-    expect(await page.getByTestId('fault-row').nth(4).textContent()).toContain(
+    // the fault table lists the 5 faults and the use-after-unmap hazard
+    await expect.poll(() => page.getByTestId('fault-count').textContent()).toBe('6');
+    await expect.poll(() => page.getByTestId('fault-row').count()).toBe(6);
+    expect(await page.getByTestId('fault-row').filter({ hasText: 'hazard' }).count()).toBe(1);
+    expect(await page.getByTestId('fault-row').nth(5).textContent()).toContain(
       'DMAR: [DMA Write NO_PASID] Request device [01:00.0] fault addr 0xfff01000 [fault reason 0x05]',
     );
     await page.screenshot({ path: `${ARTIFACTS}/slice-after-play.png`, fullPage: true });

@@ -67,6 +67,7 @@ export interface AgreementReport {
 
 interface PendingModel {
   time: number;
+  /** `${rid}:${page}`, set once the model faults are indexed */
   key: string;
   reason: number;
   logged: boolean;
@@ -98,6 +99,8 @@ export class Agreement {
   private observedHead = 0;
   private modelsByKey = new Map<string, PendingModel[]>();
   private observedByKey = new Map<string, PendingObserved[]>();
+  /** whether modelsByKey is kept (from the first observed fault on) */
+  private indexed = false;
 
   constructor(readonly windowNs = DEFAULT_MATCH_WINDOW_NS) {
     this.report = {
@@ -126,28 +129,37 @@ export class Agreement {
     this.expire(f.time);
     this.report.modelFaults++;
     const page = Math.floor(f.pageAddr / 4096);
-    const key = `${f.requesterId & 0xffff}:${page}`;
+    const rid = f.requesterId & 0xffff;
     const logged = f.reason <= 0xff && f.recording === 'recorded';
-    const m: PendingModel = {
-      time: f.time,
-      key,
-      reason: f.reason,
-      logged,
-      matched: false,
-      rid: f.requesterId & 0xffff,
-      page,
-    };
-    for (const o of this.observedByKey.get(key) ?? []) {
-      if (f.time - o.time > this.windowNs) continue;
-      this.match(o, m);
+    const m: PendingModel = { time: f.time, key: '', reason: f.reason, logged, matched: false, rid, page };
+    if (this.indexed) {
+      m.key = `${rid}:${page}`;
+      for (const o of this.observedByKey.get(m.key) ?? []) {
+        if (f.time - o.time > this.windowNs) continue;
+        this.match(o, m);
+      }
+      push(this.modelsByKey, m.key, m);
     }
     this.models.push(m);
-    push(this.modelsByKey, key, m);
     if (this.models.length - this.modelHead > MAX_PENDING) this.settleModel();
+  }
+
+  /**
+   * Until the first observed fault there is nothing to match: pending model faults are only queued, and
+   * indexed by key (in queue order, as if pushed one by one) when the first observed fault arrives.
+   */
+  private index(): void {
+    this.indexed = true;
+    for (let i = this.modelHead; i < this.models.length; i++) {
+      const m = this.models[i]!;
+      m.key = `${m.rid}:${m.page}`;
+      push(this.modelsByKey, m.key, m);
+    }
   }
 
   onObserved(time: number, event: ObservedFaultEvent, origin: string): void {
     this.expire(time);
+    if (!this.indexed) this.index();
     this.report.observed++;
     const b = event.bdf ? parseBdf(event.bdf) : null;
     const r = b ? rid(b) : event.sid !== null && event.source !== 'smmu' ? event.sid & 0xffff : null;
@@ -204,7 +216,8 @@ export class Agreement {
     const observed = this.observed.slice(this.observedHead).map((o) => ({ ...o }));
     a.models = models;
     a.observed = observed;
-    for (const m of models) push(a.modelsByKey, m.key, m);
+    a.indexed = this.indexed;
+    if (this.indexed) for (const m of models) push(a.modelsByKey, m.key, m);
     for (const o of observed) push(a.observedByKey, o.key, o);
     return a;
   }
@@ -218,7 +231,7 @@ export class Agreement {
 
   private settleModel(): void {
     const m = this.models[this.modelHead++]!;
-    drop(this.modelsByKey, m.key, m);
+    if (this.indexed) drop(this.modelsByKey, m.key, m);
     if (m.matched) this.report.reported++;
     else if (!m.logged) this.report.notLogged++;
     else {

@@ -19,7 +19,7 @@
 // used within the flush window (a hazard in a straight replay, a fault after such a seek).
 import { buildLab } from '../../engine/lab';
 import { loadPlatform, type Platform } from '../../engine/platform/index';
-import { Replay, type ControlStep, type RejectedControl } from '../../engine/replay';
+import { Replay, type ControlStep, type Fault, type Hazard, type RejectedControl } from '../../engine/replay';
 import type { TdispState } from '../../engine/iommu/tdisp';
 import { IOVA_FQ_TIMEOUT_NS } from '../../engine/vtd/intel-driver';
 import type { FaultProfile } from '../../engine/vtd/translate';
@@ -82,6 +82,8 @@ export class EngineCore {
   private hazardRowsKept = 0;
   private faultRowBase = 0;
   private hazardRowBase = 0;
+  /** takes every fault and hazard counted, with its ordinal (the fault table's rows: fault-store.ts) */
+  rowSink: { fault(f: Fault, ordinal: number): void; hazard(h: Hazard, ordinal: number): void } | null = null;
   /** every control event applied, in order, for rebuilding after a seek */
   readonly controlLog: ControlStep[] = [];
   private readonly rejectedLog: RejectedControl[] = [];
@@ -163,6 +165,7 @@ export class EngineCore {
       if (!this.warmTo) {
         for (const f of r.faults) {
           this.agg.addFault(f);
+          this.rowSink?.fault(f, this.agg.faults - 1);
           this.agreement.onModelFault(f);
           if (this.faultRowsKept < this.maxRows) {
             const row = faultRow(f);
@@ -178,6 +181,7 @@ export class EngineCore {
       if (!this.warmTo) {
         for (const h of r.hazards) {
           this.agg.addHazard(h);
+          this.rowSink?.hazard(h, this.agg.hazards - 1);
           if (this.hazardRowsKept < this.maxRows) {
             this.hazardRows.push(hazardRow(h));
             this.hazardRowsKept++;

@@ -10,7 +10,9 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { inspect, type InspectQuery } from '../../engine/inspect/index';
 import { createRing, RingConsumer } from '../../engine/ring/spsc-ring';
 import type { ReplayStatus } from '../../shared/api';
-import { EngineCore } from './engine-core';
+import { FaultColumns } from '../../query/fault-columns';
+import { FaultTimesCore } from './fault-times-core';
+import { RowSink } from './fault-store';
 import {
   MARK_ITEM,
   MARK_MASK,
@@ -29,7 +31,7 @@ const MAX_PACED_WAIT_MS = 250;
 export function runEngineWorker(d: EngineData): void {
   const o = d.options;
   const post = (m: EngineMessage): void => parentPort!.postMessage(m);
-  const core = new EngineCore(o.platform, {
+  const core = new FaultTimesCore(o.platform, {
     profile: o.profile,
     iotlbMode: o.iotlbMode,
     maxRows: o.maxRows,
@@ -37,6 +39,17 @@ export function runEngineWorker(d: EngineData): void {
     matchWindowNs: o.matchWindowNs,
     firstChunkOffset: o.firstChunkOffset,
   });
+  // every fault and hazard, for the fault table: posted as a 'rows' batch ahead of each snapshot
+  const rows = new RowSink(core.profile);
+  core.rowSink = rows;
+  function postRows(): void {
+    const batch = rows.take(core.agg.faults + core.agg.hazards);
+    if (batch)
+      parentPort!.postMessage(
+        { type: 'rows', batch } satisfies EngineMessage,
+        FaultColumns.transferables(batch),
+      );
+  }
   const stop = new Int32Array(d.stop);
   const nap = new Int32Array(new SharedArrayBuffer(4));
   const snapEveryMs = 1000 / o.snapshotsPerSecond;
@@ -68,7 +81,14 @@ export function runEngineWorker(d: EngineData): void {
       post({
         type: 'inspected',
         id,
-        result: inspect({ replay: core.replay, controls: core.controlLog.slice(0, core.controls) }, query),
+        result: inspect(
+          {
+            replay: core.replay,
+            controls: core.controlLog.slice(0, core.controls),
+            faultTimes: { log: core.faultTimes, count: core.agg.faults },
+          },
+          query,
+        ),
       });
     } catch (e) {
       post({ type: 'inspected', id, error: (e as Error).message });
@@ -119,7 +139,11 @@ export function runEngineWorker(d: EngineData): void {
 
   function snapshotMsg(): EngineMessage & { type: 'stats' } {
     lastSnap = performance.now();
-    return { type: 'stats', snapshot: core.snapshot(status, speed) };
+    core.fold();
+    postRows();
+    const snapshot = core.snapshot(status, speed);
+    snapshot.ringFill = runEnded ? 0 : consumer.available() / consumer.capacity;
+    return { type: 'stats', snapshot };
   }
 
   function maybeSnapshot(): void {
@@ -291,6 +315,7 @@ export function runEngineWorker(d: EngineData): void {
       return;
     }
     stopRun();
+    postRows(); // the rows so far keep their positions; the rebuild restores earlier counts
     const from = core.rebuild(core.restartFor(time));
     startRun(from);
     seekUntil = time;

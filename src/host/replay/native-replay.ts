@@ -7,7 +7,9 @@ import type { FaultRow, HazardRow, ReplayStats } from '../../shared/api';
 import { TLP_RECORD_WORDS, tlpAddress } from '../../trace/native/index';
 import { readNativeTrace } from '../trace-file';
 import { chunkItems } from './chunk-items';
+import type { FaultQuery } from '../../query/query';
 import { EngineCore } from './engine-core';
+import { RowSink, WorkerRows } from './fault-store';
 import type { NativeInput } from './native-input';
 import type { EngineResult } from './protocol';
 import { WorkerPlayer } from './worker-player';
@@ -24,6 +26,8 @@ export interface NativeReplayOutput {
   result: EngineResult;
   faultRows: readonly FaultRow[];
   hazardRows: readonly HazardRow[];
+  /** every fault and hazard, for --filter (fault-store.ts) */
+  table: FaultQuery;
 }
 
 /** Plays the trace to its end as fast as possible through the decoder and engine workers. */
@@ -42,7 +46,8 @@ export async function replayNativeWorkers(
   });
   try {
     const result = await player.run();
-    return { result, faultRows: [...player.faultRows], hazardRows: [...player.hazardRows] };
+    const table = player.table().query;
+    return { result, faultRows: [...player.faultRows], hazardRows: [...player.hazardRows], table };
   } finally {
     await player.dispose();
   }
@@ -78,6 +83,7 @@ export async function replayNativeInThread(
   const options = { iotlbMode: o.iotlbMode, maxRows: o.maxRows, firstChunkOffset: input.firstChunkOffset };
   const a = new EngineCore(input.platformJson, { ...options, profile: o.profile });
   const b = other ? new EngineCore(input.platformJson, { ...options, profile: other }) : null;
+  const sink = (a.rowSink = new RowSink(o.profile));
   const comparison: ProfileComparison | null = other
     ? { profiles: [o.profile, other], requests: 0, differing: 0, rows: [] }
     : null;
@@ -130,5 +136,9 @@ export async function replayNativeInThread(
     if (b) b.fold();
   }
   const snap = a.snapshot('done', 0);
-  return { result: a.result(), faultRows: snap.faultRows, hazardRows: snap.hazardRows, comparison };
+  const rows = new WorkerRows();
+  const batch = sink.take(a.agg.faults + a.agg.hazards);
+  if (batch) rows.take(batch);
+  const table = rows.query;
+  return { result: a.result(), faultRows: snap.faultRows, hazardRows: snap.hazardRows, comparison, table };
 }

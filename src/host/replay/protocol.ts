@@ -21,6 +21,7 @@ import type { FaultProfile } from '../../engine/vtd/translate';
 import type { ControlEvent } from '../../trace/control-script';
 import type { ObservedFaultEvent, TraceProblem } from '../../trace/native/index';
 import type { DeviceSummary, FaultRow, HazardRow, ReplayAggregates, ReplayStatus } from '../../shared/api';
+import type { RowBatch } from '../../query/fault-columns';
 import type { AgreementReport } from './agreement';
 import type { RunSummaryCounts } from './aggregates';
 
@@ -140,12 +141,16 @@ export interface EngineSnapshot {
   hazardRowBase: number;
   faultRowCount: number;
   hazardRowCount: number;
+  /** records waiting in the ring when the snapshot was taken, as a fraction of its capacity (0..1) */
+  ringFill?: number;
 }
 
 /** engine → controller */
 export type EngineMessage =
   | { type: 'ready' }
   | { type: 'stats'; snapshot: EngineSnapshot }
+  /** the fault table's rows since the last batch (fault-store.ts), posted ahead of a snapshot */
+  | { type: 'rows'; batch: RowBatch }
   | { type: 'seeked'; id: number; snapshot: EngineSnapshot }
   | { type: 'done'; snapshot: EngineSnapshot; result: EngineResult }
   | { type: 'inspected'; id: number; result?: unknown; error?: string }

@@ -10,8 +10,11 @@ import { InspectError, type InspectQuery } from '../../engine/inspect/index';
 import type { FaultProfile } from '../../engine/vtd/translate';
 import type { DeviceSummary, FaultRow, HazardRow, ReplayStats } from '../../shared/api';
 import { SUMMARY_VERSION } from '../../report/summary';
+import { LiveCounters } from '../live-counters';
+import type { FaultQuery } from '../../query/query';
 import type { RunSummaryCounts } from './aggregates';
 import { DEFAULT_MATCH_WINDOW_NS } from './agreement';
+import { WorkerRows } from './fault-store';
 import type { NativeInput } from './native-input';
 import type {
   DecoderData,
@@ -54,6 +57,9 @@ export class WorkerPlayer {
   private lastNotify = -Infinity;
   private notifyTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly notifyEveryMs: number;
+  /** every fault and hazard of the state shown, for the fault table (fault-store.ts) */
+  private readonly rows = new WorkerRows();
+  private readonly live = new LiveCounters();
 
   private constructor(
     readonly input: NativeInput,
@@ -165,6 +171,9 @@ export class WorkerPlayer {
 
   private onEngine(m: EngineMessage): void {
     switch (m.type) {
+      case 'rows':
+        this.rows.take(m.batch);
+        break;
       case 'stats':
         this.take(m.snapshot);
         break;
@@ -228,7 +237,7 @@ export class WorkerPlayer {
   /** The latest snapshot as the API's ReplayStats. */
   stats(): ReplayStats {
     const s = this.snap;
-    return {
+    return this.live.add({
       status: s.status,
       time: s.time,
       endTime: this.input.endTime,
@@ -240,7 +249,8 @@ export class WorkerPlayer {
       profile: s.profile,
       hazards: s.hazards,
       aggregates: s.aggregates,
-    };
+      ringFill: s.ringFill,
+    });
   }
 
   get devices(): DeviceSummary[] {
@@ -263,6 +273,11 @@ export class WorkerPlayer {
       rejectedControl: s.rejectedControl,
       devices: s.devices,
     };
+  }
+
+  /** The fault table: its query over every fault and hazard, and how many rows the state shown has. */
+  table(): { query: FaultQuery; visible: number } {
+    return { query: this.rows.query, visible: this.snap.faults + this.snap.hazards };
   }
 
   /** The first fault rows (up to maxRows) of the state shown, in order. */

@@ -1,9 +1,21 @@
 // The address-space map view: what a device (or one of its PASIDs) can reach at a trace time, and the
 // page walk of one address. Built by src/engine/inspect/address-space.ts and walk.ts.
+// - Ranges are the leaves of the domain's page table, in address order, adjacent pages coalesced when
+//   their permissions, page size, creating event and (TEE-IO) output privacy are equal. An identity
+//   domain is one 1:1 range over the whole input space (pageSize 0: no page table); a blocked domain has
+//   none. Addresses are hex strings (they exceed 2^53).
+// - Fault marks: for text traces, the faults of the device (and PASID) so far, bucketed by 4 KiB page
+//   (coarser, by powers of two, past 2000 buckets); for native traces, the replay's per-device 2 MiB
+//   fault ranges (src/host/replay/aggregates.ts: the worker does not keep every fault, nor the PASID).
 import { z } from 'zod';
 
 const bdf = z.string().min(1).max(32);
 const pasid = z.number().int().min(0).max(0xfffff).nullable();
+const address = z
+  .string()
+  .min(1)
+  .max(24)
+  .regex(/^(0x[0-9a-fA-F]{1,16}|[0-9]{1,20})$/, 'an address is 0x followed by 1–16 hex digits, or decimal');
 
 export const addressSpaceParams = z
   .object({
@@ -19,7 +31,7 @@ export const walkParams = z
     bdf,
     pasid: pasid.optional(),
     /** hex or decimal address */
-    address: z.string().min(1).max(24),
+    address,
     access: z.enum(['read', 'write']).optional(),
     time: z.number().finite().optional(),
   })
@@ -30,39 +42,74 @@ export interface MappedRange {
   start: string;
   /** last address (inclusive), hex */
   end: string;
+  /** output (physical) address of `start`, hex */
+  pa: string;
   read: boolean;
   write: boolean;
   execute: boolean;
-  /** the page size of the leaf entries, bytes */
+  /** the page size of the leaf entries, bytes; 0 for an identity domain (no page table) */
   pageSize: number;
   /** the control event that created the mapping ("file:line" or an event label), when known */
   origin: string | null;
+  /** trace time (ns) of that event */
+  originTime: number | null;
+  /** TEE-IO: whether the pages' output addresses are private or shared memory; null without TEE-IO */
+  output: 'private' | 'shared' | null;
+}
+
+export interface ResvRange {
+  /** direct, direct-relaxable, msi, reserved, sw-msi (include/linux/iommu.h enum iommu_resv_type) */
+  type: string;
+  start: string;
+  end: string;
+  source: string;
+}
+
+export interface FaultMark {
+  start: string;
+  end: string;
+  count: number;
 }
 
 export interface AddressSpaceView {
   time: number;
   bdf: string;
+  /** segment << 16 | requester ID: the key of the fault aggregates */
+  requester: number;
   pasid: number | null;
+  /** blocked, identity, dma, dma-fq, unmanaged, nested, sva, or none (a PASID with nothing attached) */
   domainType: string;
   domainId: number | null;
   /** address width the domain can translate, bits */
   addressWidth: number;
   ranges: MappedRange[];
-  resv: { type: string; start: string; end: string; source: string }[];
+  /** true when the ranges stop early (more than 10 000 after coalescing) */
+  truncated: boolean;
+  /** why the map is empty or partial (blocked, SVA, nothing attached), or null */
+  note: string | null;
+  /** PASIDs of the device's group with a domain attached (to pick one) */
+  pasids: number[];
+  resv: ResvRange[];
   /** TEE-IO: the first shared address (private below), or null when not TEE-IO */
   sharedBoundary: string | null;
-  /** faults of this device/PASID so far, bucketed by page range */
-  faultMarks: { start: string; end: string; count: number }[];
+  /** TEE-IO: the platform's rule in words ("below 0x… is private", "bit N set is shared") */
+  sharedRule: string | null;
+  /** faults of this device/PASID so far, bucketed by address range */
+  faultMarks: FaultMark[];
+  /** bucket size of faultMarks, bytes */
+  faultBucketBytes: number;
+  /** 'faults' (every fault, with its PASID) or 'ranges' (the per-device 2 MiB aggregates) */
+  faultSource: 'faults' | 'ranges';
 }
 
 export interface WalkLevel {
-  /** the structure: root, context, pasid-dir, pasid-table, PML5, PML4, PDPT, PD, PT… */
+  /** the structure, as the VT-d spec names it: root entry, context entry, PASID-table entry, SL-PML4E… */
   level: string;
   /** the entry's physical address, hex */
   entryAddress: string;
-  /** the entry's value, hex (128-bit entries as two 64-bit halves "hi:lo") */
+  /** the entry's value, hex (128-bit and wider entries as 64-bit words, most significant first, "hi:lo") */
   value: string;
-  /** decoded fields, in the spec's names */
+  /** decoded fields, in the spec's names (addresses as hex strings) */
   fields: Record<string, string | number | boolean>;
 }
 
@@ -71,10 +118,25 @@ export interface WalkView {
   pasid: number | null;
   address: string;
   access: 'read' | 'write';
+  /** the IOMMU unit that translates the requester, or null when none does */
+  unit: string | null;
   levels: WalkLevel[];
+  /** translated, fault, interrupt (the MSI window), or untranslated (no unit remaps the requester) */
+  status: 'translated' | 'fault' | 'interrupt' | 'untranslated';
+  /** where the walk stopped: root, context, pasid-dir, pasid-entry, first-level, second-level… */
+  stage: string | null;
   /** translated address, or null when the walk faults */
   result: string | null;
+  /** leaf page size, bytes, when translated */
+  pageSize: number | null;
   /** fault reason when it faults */
   reason: number | null;
   reasonText: string | null;
+}
+
+/** What the details pane shows of a domain: its type, id and state in words. */
+export interface DomainState {
+  type: string;
+  id: number | null;
+  state: Record<string, string | number | boolean>;
 }

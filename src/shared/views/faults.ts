@@ -19,6 +19,21 @@ export const queryFaultsParams = z
   })
   .strict();
 
+/**
+ * What a fault-table row adds to FaultRow (src/shared/api.ts): the table lists faults and use-after-unmap
+ * hazards in trace order. For a hazard, `index` counts hazards (for a fault, faults), reason is 0 and
+ * `hazard` says which unmap left the stale IOTLB entry.
+ */
+export interface FaultRowExtra {
+  /** 'fault' when absent */
+  kind?: 'fault' | 'hazard';
+  /** position in the table's trace order (faults and hazards together), 0-based */
+  row?: number;
+  /** the request's TEE-IO T bit, when the lab knows it */
+  tbit?: number | null;
+  hazard?: { unmapOrigin: string; unmapTime: number; age: number };
+}
+
 export const faultClustersParams = z.object({ filter: z.string().max(4096).optional() }).strict();
 
 export const faultDetailsParams = z.object({ index: z.number().int().min(0) }).strict();
@@ -42,15 +57,26 @@ export interface ClusterRow {
   hint: { rule: string; text: string };
 }
 
-/** The details pane for one fault: the request, the walk at its time, the domain then, and the words. */
+/**
+ * The details pane for one fault: the request, the walk at its time (the state after every event at or
+ * before it), the domain then, the dmesg line and the root-cause hint (src/report/hints.ts, judged on
+ * that state for this one fault).
+ */
 export interface FaultDetails {
   index: number;
   time: number;
   request: { bdf: string; pasid: number | null; access: string; address: string; tbit: number | null };
+  reason: number;
+  reasonText: string;
+  /** where the hardware walk stopped when the fault happened */
+  stage: string;
+  recording: string;
+  classes: string[];
   /** the page walk of the request, on the state at the fault's time */
   walk: import('./address-space').WalkView;
-  domain: { type: string; id: number | null; state: Record<string, string | number | boolean> };
+  domain: import('./address-space').DomainState;
   dmesg: string;
-  hint: { rule: string; text: string };
+  /** rule and text, with the hint's title and the team expected to act */
+  hint: { rule: string; title: string; team: string; text: string };
   profile: string;
 }
