@@ -160,8 +160,16 @@ export class TranslationCache {
     return -1;
   }
 
-  /** The slot translating the page of address addrHi:addrLo for (sid, pasid), or -1. */
+  /** The slot translating the page of address addrHi:addrLo for (sid, pasid), or -1; counts the hit or miss. */
   lookup(sid: number, pasid: number, addrHi: number, addrLo: number): number {
+    const s = this.find(sid, pasid, addrHi, addrLo);
+    if (s < 0) this.misses++;
+    else this.hits++;
+    return s;
+  }
+
+  /** lookup() without counting: the slot, or -1. The caller counts what it makes of it (hits, misses). */
+  find(sid: number, pasid: number, addrHi: number, addrLo: number): number {
     let s = this.probe(sid | (1 << 16) | KEY_VALID, pasid, (addrLo >>> 12) | (addrHi << 20), addrHi >>> 12);
     if (s < 0 && this.perLevel[2] !== 0) {
       s = this.probe(sid | (2 << 16) | KEY_VALID, pasid, (addrLo >>> 21) | (addrHi << 11), addrHi >>> 21);
@@ -169,8 +177,6 @@ export class TranslationCache {
     if (s < 0 && this.perLevel[3] !== 0) {
       s = this.probe(sid | (3 << 16) | KEY_VALID, pasid, (addrLo >>> 30) | (addrHi << 2), addrHi >>> 30);
     }
-    if (s < 0) this.misses++;
-    else this.hits++;
     return s;
   }
 

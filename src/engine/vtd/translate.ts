@@ -34,6 +34,8 @@
 // - Where this model departs from QEMU on purpose: the first-level canonical width comes from the paging
 //   mode (48/57 bits; QEMU derives it from the PASID entry's AW); a full IOTLB set evicts one entry (QEMU
 //   flushes the whole IOTLB at 1024 entries); scalable-mode spec codes for conditions QEMU never checks.
+// - hit(req) is the replay's shortcut for the common case: true (counting the IOTLB hit) exactly when
+//   translate() would answer STATUS_OK from its IOTLB fast path with no stale entry; otherwise no effect.
 // - walkDetailed() is the slow path for the UI: same translator without caches (A/D updates off), recording
 //   every entry it reads with its decoded fields.
 
@@ -736,6 +738,39 @@ export class VtdTranslator {
     const st = this.translatePages(req, out);
     this.tlbMissed = 0;
     return st;
+  }
+
+  /**
+   * The common case answered without a result: true when translate(req, out) would return STATUS_OK from
+   * its IOTLB fast path with no stale entry (an untranslated single-page request hitting a valid, non-stale
+   * entry that grants it); the hit is counted exactly as translate() counts it. False otherwise, with no side
+   * effect at all: the caller then calls translate(), which looks the IOTLB up (and counts) itself.
+   */
+  hit(req: DmaRequest): boolean {
+    const tlb = this.tlb;
+    if (tlb === null || req.at !== AT_UNTRANSLATED || (req.exec | req.priv) !== 0) return false;
+    const lo = req.addrLo >>> 0;
+    const len = req.len;
+    if (len <= 0 || (lo & 0xfff) + len > 0x1000) return false;
+    const hi = req.addrHi >>> 0;
+    let key: number;
+    if (this.scalable) {
+      if (req.pasidPresent === 0) return false;
+      key = req.pasid & 0xf_ffff;
+    } else {
+      if ((req.pasidPresent !== 0 && this.cPasidLegacy !== 0) || (hi === 0 && lo >>> 20 === 0xfee))
+        return false;
+      key = NO_PASID;
+    }
+    const slot = tlb.find(req.sid & 0xffff, key, hi, lo);
+    if (slot < 0) return false;
+    const data = tlb.e[slot * STRIDE + E_DATA];
+    // needOf(req) | PERM_U, without a branch on the access (reads and writes come in random order)
+    const a = req.access;
+    const need = (a >>> 0 < 3 ? a + 1 : 3) | PERM_U;
+    if (((data >>> DATA_PERMS_SHIFT) & need) !== need || (data & DATA_STALE) !== 0) return false;
+    tlb.hits++;
+    return true;
   }
 
   /** The general path: page after page (the first page's IOTLB lookup is skipped when the fast path missed). */

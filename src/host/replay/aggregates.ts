@@ -13,9 +13,13 @@ export const RANGE_BYTES = 2 * 1024 * 1024;
 export const MAX_RANGES = 65536;
 const PASIDS = 1 << 20;
 
-/** Fault counts by key: key → slot, and per-slot count, first and last time. */
+/**
+ * Fault counts by key: key → slot, and per-slot count, first and last time. A key is one number, or
+ * two (a, b) for two-column tables (looked up through a map per first number: no string per fault).
+ */
 class KeyedFaults {
-  private slots = new Map<number | string, number>();
+  private slots = new Map<number, number>();
+  private slots2 = new Map<number, Map<number, number>>();
   count: Float64Array<ArrayBuffer> = new Float64Array(64);
   first: Float64Array<ArrayBuffer> = new Float64Array(64);
   last: Float64Array<ArrayBuffer> = new Float64Array(64);
@@ -27,20 +31,42 @@ class KeyedFaults {
     this.cols = Array.from({ length: columns }, () => new Float64Array(64));
   }
 
-  /** Adds a fault for `key`; `values` fill the key columns when the key is new. False when full. */
-  add(key: number | string, time: number, values: readonly number[], max = Infinity): boolean {
+  /** Adds a fault for the one-number key `key` (its column value). False when full. */
+  add(key: number, time: number, max = Infinity): boolean {
     let s = this.slots.get(key);
     if (s === undefined) {
       if (this.size >= max) return false;
-      s = this.size++;
-      if (s === this.count.length) this.grow();
+      s = this.newSlot(time);
       this.slots.set(key, s);
-      this.first[s] = time;
-      for (let c = 0; c < this.cols.length; c++) this.cols[c]![s] = values[c]!;
+      this.cols[0]![s] = key;
     }
     this.count[s]!++;
     this.last[s] = time;
     return true;
+  }
+
+  /** Adds a fault for the two-number key (a, b) (its two column values). False when full. */
+  add2(a: number, b: number, time: number, max = Infinity): boolean {
+    let byB = this.slots2.get(a);
+    let s = byB?.get(b);
+    if (s === undefined) {
+      if (this.size >= max) return false;
+      s = this.newSlot(time);
+      if (!byB) this.slots2.set(a, (byB = new Map()));
+      byB.set(b, s);
+      this.cols[0]![s] = a;
+      this.cols[1]![s] = b;
+    }
+    this.count[s]!++;
+    this.last[s] = time;
+    return true;
+  }
+
+  private newSlot(time: number): number {
+    const s = this.size++;
+    if (s === this.count.length) this.grow();
+    this.first[s] = time;
+    return s;
   }
 
   private grow(): void {
@@ -70,6 +96,7 @@ class KeyedFaults {
   clone(): KeyedFaults {
     const k = new KeyedFaults(this.cols.length);
     k.slots = new Map(this.slots);
+    for (const [a, byB] of this.slots2) k.slots2.set(a, new Map(byB));
     k.count = this.count.slice();
     k.first = this.first.slice();
     k.last = this.last.slice();
@@ -116,11 +143,11 @@ export class Aggregates {
   addFault(f: Fault, segment = 0): void {
     this.faults++;
     const dev = ((segment << 16) | f.requesterId) >>> 0;
-    this.byDevice.add(dev, f.time, [dev]);
-    if (f.pasid !== null) this.byPasid.add(f.pasid, f.time, [f.pasid]);
-    this.byReason.add(f.reason, f.time, [f.reason]);
+    this.byDevice.add(dev, f.time);
+    if (f.pasid !== null) this.byPasid.add(f.pasid, f.time);
+    this.byReason.add(f.reason, f.time);
     const base = Math.floor(f.pageAddr / RANGE_BYTES) * RANGE_BYTES;
-    if (!this.byRange.add(`${dev}:${base}`, f.time, [dev, base], MAX_RANGES)) this.rangeOverflow++;
+    if (!this.byRange.add2(dev, base, f.time, MAX_RANGES)) this.rangeOverflow++;
     this.recording.set(f.recording, (this.recording.get(f.recording) ?? 0) + 1);
   }
 
