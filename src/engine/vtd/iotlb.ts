@@ -418,6 +418,12 @@ export class ContextCache {
     return -1;
   }
 
+  /** Whether sid's context entry is cached and valid, without counting a hit or a miss. */
+  valid(sid: number): boolean {
+    const s = sid & (this.capacity - 1);
+    return this.tag[s] === sid && this.entryGen[s] === this.gen;
+  }
+
   insert(
     sid: number,
     fpd: number,

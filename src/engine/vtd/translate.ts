@@ -26,6 +26,9 @@
 //   reported (out.faultAddrHi/Lo); on success out.paHi/paLo translate the first byte.
 // - Requests without PASID whose address lies in 0xFEE00000–0xFEEFFFFF are interrupt requests, not DMA
 //   (QEMU never sends them to the DMA-remapping walk): status STATUS_INTERRUPT, stage STAGE_INTERRUPT_WINDOW.
+// - Under 'vtd-spec' in hardware cache mode the IOTLB answers a source only while its context entry is in the
+//   context cache; otherwise the context (and PASID) entry is fetched first and only IOTLB entries of the
+//   domain it names answer (QEMU looks the IOTLB up first, so cleared contexts keep translating cached pages).
 // - Caches (iotlb.ts) are optional. Pass-through translations are never cached (QEMU). An IOTLB hit answers
 //   permissions from the cached entry; in 'strict' cache mode every request walks and a cached entry for the
 //   page is dropped (reported as stale = 2 when markStale() had flagged it).
@@ -522,6 +525,13 @@ export class VtdTranslator {
   /** SL outcome → reason when translating a first-level table address in a nested walk. */
   private readonly nestTableCodes = new Int32Array(9);
   private readonly qemu: boolean;
+  /**
+   * 'vtd-spec' in hardware cache mode: the IOTLB is used only for a source whose context entry is in the
+   * context cache (hardware finds the domain tag there first); after a context-cache invalidation the entry
+   * is fetched again, and a cleared one faults even for pages still in the IOTLB. QEMU looks the IOTLB up
+   * first (reference §12; vtd_do_iommu_translate).
+   */
+  private readonly ctxGate: boolean;
   private readonly pasidDirFpd: boolean;
   private readonly nestedSupported: boolean;
   private readonly fl5Supported: boolean;
@@ -603,6 +613,7 @@ export class VtdTranslator {
     this.qemu = profile === 'qemu-7.2';
     this.caches = options.caches ?? null;
     this.strict = this.caches !== null && this.caches.mode === 'strict';
+    this.ctxGate = !this.qemu && this.caches !== null && !this.strict;
     this.tlb = this.caches !== null && !this.strict && this.caches.iotlbEnabled ? this.caches.iotlb : null;
     this.updateAD = options.updateAccessedDirty ?? true;
 
@@ -695,7 +706,7 @@ export class VtdTranslator {
         } else if ((req.pasidPresent === 0 || this.cPasidLegacy === 0) && (hi !== 0 || lo >>> 20 !== 0xfee)) {
           key = NO_PASID;
         }
-        if (key >= 0) {
+        if (key >= 0 && (!this.ctxGate || this.caches!.context.valid(req.sid & 0xffff))) {
           const slot = tlb.lookup(req.sid & 0xffff, key, hi, lo);
           if (slot < 0) {
             this.tlbMissed = 1;
@@ -762,6 +773,7 @@ export class VtdTranslator {
         return false;
       key = NO_PASID;
     }
+    if (this.ctxGate && !this.caches!.context.valid(req.sid & 0xffff)) return false;
     const slot = tlb.find(req.sid & 0xffff, key, hi, lo);
     if (slot < 0) return false;
     const data = tlb.e[slot * STRIDE + E_DATA];
@@ -922,7 +934,9 @@ export class VtdTranslator {
     this.keyPasid = NO_PASID;
     const tlb = this.tlb;
     // QEMU looks the IOTLB up before anything else; under the spec profile ATS requests are gated first.
-    if (tlb !== null && (at === AT_UNTRANSLATED || this.qemu) && this.tlbMissed === 0) {
+    // Under 'vtd-spec' a source whose context entry is not cached has it fetched first (ctxGate).
+    const gated = this.ctxGate && at === AT_UNTRANSLATED && !this.caches!.context.valid(sid);
+    if (tlb !== null && (at === AT_UNTRANSLATED || this.qemu) && this.tlbMissed === 0 && !gated) {
       const slot = tlb.lookup(sid, NO_PASID, hi, lo);
       if (slot >= 0) return this.fromIotlb(slot, req);
     }
@@ -940,6 +954,12 @@ export class VtdTranslator {
     if (tlb !== null && at === AT_TRANSLATION_REQUEST && !this.qemu) {
       const slot = tlb.lookup(sid, NO_PASID, hi, lo);
       if (slot >= 0) return this.fromIotlb(slot, req);
+    }
+    if (tlb !== null && gated && this.tlbMissed === 0) {
+      // the context entry fetched again: its domain's IOTLB entries answer (another domain's do not)
+      const slot = tlb.lookup(sid, NO_PASID, hi, lo);
+      if (slot >= 0 && (tlb.e[slot * STRIDE + E_DATA] & 0xffff) === this.didCur)
+        return this.fromIotlb(slot, req);
     }
     const levels = this.cLevels;
     const agaw = 9 * levels + 12;
@@ -1034,7 +1054,15 @@ export class VtdTranslator {
     }
     const tlb = req.at !== AT_TRANSLATED ? this.tlb : null;
     if (withPasid) this.keyPasid = pasid;
-    if (tlb !== null && withPasid && (req.at === AT_UNTRANSLATED || this.qemu) && this.tlbMissed === 0) {
+    // Under 'vtd-spec' a source whose context entry is not cached has it fetched first (ctxGate).
+    const gated = this.ctxGate && req.at === AT_UNTRANSLATED && !this.caches!.context.valid(sid);
+    if (
+      tlb !== null &&
+      withPasid &&
+      (req.at === AT_UNTRANSLATED || this.qemu) &&
+      this.tlbMissed === 0 &&
+      !gated
+    ) {
       const slot = tlb.lookup(sid, pasid, hi, lo);
       if (slot >= 0) return this.fromIotlb(slot, req);
     }
@@ -1075,6 +1103,11 @@ export class VtdTranslator {
     if (tlb !== null && (!withPasid || (req.at === AT_TRANSLATION_REQUEST && !this.qemu))) {
       const slot = tlb.lookup(sid, epasid, hi, lo);
       if (slot >= 0) return this.fromIotlb(slot, req);
+    } else if (tlb !== null && gated && this.tlbMissed === 0) {
+      // the context and PASID entries fetched again: their domain's IOTLB entries answer
+      const slot = tlb.lookup(sid, epasid, hi, lo);
+      if (slot >= 0 && (tlb.e[slot * STRIDE + E_DATA] & 0xffff) === this.didCur)
+        return this.fromIotlb(slot, req);
     }
     const need = needOf(req);
     if (pgtt === PGTT_SL) {
