@@ -88,6 +88,54 @@ describe('the current run', () => {
     expect(d.a).toMatchObject({ trace: TRACE, platform: PLATFORM, faults: 5, hazards: 1, clusters: 4 });
   });
 
+  it('exports JSON and CSV with the bytes `replay --report x.json|x.csv` writes', async () => {
+    const s = session();
+    await s.openPath(TRACE);
+    const json = join(dir, 'cli-report.json');
+    const csv = join(dir, 'cli-report.csv');
+    expect(await writeReport(cliReport, json, () => {})).toBe(0);
+    expect(await writeReport(cliReport, csv, () => {})).toBe(0);
+    const j = await s.handlers.exportReport({ format: 'json' });
+    expect(j).toMatchObject({ name: 'iommu-lab-report.json', mime: 'application/json' });
+    expect(text(j.bytes)).toBe(readFileSync(json, 'utf8'));
+    expect(JSON.parse(text(j.bytes))).toMatchObject({ format: 'iommu-lab/fault-report', reportVersion: 1 });
+    const c = await s.handlers.exportReport({ format: 'csv' });
+    expect(c).toMatchObject({ name: 'iommu-lab-report.csv', mime: 'text/csv' });
+    expect(text(c.bytes)).toBe(readFileSync(csv, 'utf8'));
+    // one row per cluster (4) after the header, the xHCI's first
+    const lines = text(c.bytes).split('\r\n').filter(Boolean);
+    expect(lines).toHaveLength(1 + 4);
+    expect(lines[1]).toMatch(new RegExp(`^${XHCI.id},${XHCI.bdf},`));
+  });
+
+  it('exports the fault table’s rows matching a filter, at the time shown', async () => {
+    const s = session();
+    await s.openPath(TRACE);
+    const none = await s.handlers.exportReport({ format: 'fault-rows-csv' });
+    expect(none).toMatchObject({ name: 'iommu-lab-fault-rows.csv', mime: 'text/csv' });
+    expect(text(none.bytes).split('\r\n')).toEqual([expect.stringMatching(/^row,kind,index,time_ns,/), '']);
+    await s.handlers.replayControl({ action: 'seek', time: Number.MAX_SAFE_INTEGER });
+    // all 5 faults and the hazard; then the xHCI's two reads
+    const all = text((await s.handlers.exportReport({ format: 'fault-rows-csv' })).bytes).split('\r\n');
+    expect(all.filter(Boolean)).toHaveLength(1 + 6);
+    expect(all.filter((l) => /^\d+,hazard,0,/.test(l))).toHaveLength(1);
+    const xhci = await s.handlers.exportReport({
+      format: 'fault-rows-csv',
+      filter: 'rid == 00:14.0 && fault',
+    });
+    const rows = text(xhci.bytes).split('\r\n').filter(Boolean).slice(1);
+    expect(rows.map((l) => l.split(',').slice(1, 9).join(','))).toEqual([
+      'fault,0,4100,0000:00:14.0,,read,0x3e300000,0x06',
+      'fault,1,4200,0000:00:14.0,,read,0x3e300000,0x06',
+    ]);
+    const bad = await refusal(() => s.handlers.exportReport({ format: 'fault-rows-csv', filter: 'rid ==' }));
+    expect(bad.code).toBe('EINVAL');
+    expect(bad.message).toMatch(/^exportReport: filter: /);
+    expect(() => parseCall('exportReport', { format: 'json', filter: 'hazard' })).toThrow(
+      'exportReport: invalid params at filter: a filter applies to fault-rows-csv only',
+    );
+  });
+
   it('is the same when the files were sent as bytes', async () => {
     const s = session();
     await s.handlers.openFile({ name: 'laptop.platform.json', bytes: readFileSync(PLATFORM) });
@@ -210,6 +258,10 @@ describe('what-if', () => {
     expect(w.diff.counts).toEqual({ new: 0, fixed: 1, changed: 0, unchanged: 3 });
     expect(w.diff.fixed).toEqual([{ ...XHCI, deviceName: expect.any(String) }]);
     expect(w.diff.a.platform).toBe(`${native} (embedded platform)`);
+    // its JSON export is the CLI's report of the native file, byte for byte
+    const cli = join(dir, 'native-cli.json');
+    expect(await writeReport(await replayReport(native), cli, () => {})).toBe(0);
+    expect(text((await s.handlers.exportReport({ format: 'json' })).bytes)).toBe(readFileSync(cli, 'utf8'));
   }, 30_000);
 });
 

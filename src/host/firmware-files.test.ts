@@ -19,6 +19,9 @@ describe('firmwareState', () => {
     expect(s.platform).toBeNull();
     expect(s.findings.map((f) => [f.severity, f.code])).toEqual([['warning', 'dmar-no-ioapic-scope']]);
     expect(s.findings[0]!.message).toMatch(/^dmar\.dat: /);
+    // where: the DMAR's Flags byte (offset 37: after the 36-byte ACPI header and the 1-byte HAW)
+    expect(s.findings[0]).toMatchObject({ file: 'dmar.dat', table: 'DMAR', offset: 37 });
+    expect(s.findings[0]!.line).toBeUndefined();
     expect(s.note).toBe(
       'DMAR; 0 errors, 1 warnings, 0 notes; open the machine’s lspci -vvv output too to build its platform',
     );

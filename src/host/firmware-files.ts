@@ -19,10 +19,14 @@ export interface FirmwareState {
 
 export function firmwareState(inputs: readonly FirmwareInput[]): FirmwareState {
   const report = buildPlatformReport(inputs);
-  const findings = report.findings.slice(0, MAX_FINDINGS).map((f) => ({
+  const findings = report.findings.slice(0, MAX_FINDINGS).map((f): FileFinding => ({
     severity: f.severity,
     code: f.code,
     message: f.file ? `${f.file}: ${f.message}` : f.message,
+    ...(f.file !== undefined ? { file: f.file } : {}),
+    ...(f.table !== undefined ? { table: f.table } : {}),
+    ...(f.offset !== null ? { offset: f.offset } : {}),
+    ...(f.line !== undefined ? { line: f.line } : {}),
   }));
   const c = countBySeverity(report.findings);
   const tally = `${c.error} errors, ${c.warning} warnings, ${c.info} notes`;

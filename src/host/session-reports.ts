@@ -1,8 +1,9 @@
 // Fault reports in the session (docs/report.md; the API in src/shared/views/reports.ts): the report of
 // the run loaded now, built over the whole trace exactly as `iommu-lab replay TRACE --report x.json`
 // builds it (same inputs, names, hashes and profile, so the same report), whatever time the player
-// shows; exported as HTML or PDF; compared with report files (src/report/diff.ts); and re-run with
-// what-if edits (src/report/what-if.ts) and compared with the original.
+// shows; exported as HTML, PDF, JSON or CSV (the bytes the CLI writes); compared with report files
+// (src/report/diff.ts); and re-run with what-if edits (src/report/what-if.ts) and compared with the
+// original.
 // A text trace is re-read from its file or the bytes the renderer sent and replayed in this thread
 // (runReport); a native trace streams through nativeReportPass, as in the CLI. The current report is
 // built once per set of files. PDF needs a PdfMaker, given by the host's owner: Electron's printToPDF
@@ -13,6 +14,7 @@ import { version } from '../../package.json';
 import { loadPlatform, type Platform } from '../engine/platform/index';
 import type { ControlStep } from '../engine/replay';
 import type { FaultProfile } from '../engine/vtd/translate';
+import { reportCsv } from '../report/csv';
 import { diffReports, type ReportDiff } from '../report/diff';
 import { reportHtml } from '../report/html';
 import { parseReport, runReport, sha256Hex, type Report } from '../report/report-model';
@@ -146,8 +148,17 @@ export class SessionReports {
     return this.current!.report;
   }
 
-  async exportReport(format: 'html' | 'pdf'): Promise<ExportedFile> {
+  /** The current run's report, in the bytes `iommu-lab replay TRACE --report x.EXT` writes (writeReport). */
+  async exportReport(format: 'html' | 'pdf' | 'json' | 'csv'): Promise<ExportedFile> {
     const report = await this.currentReport();
+    if (format === 'json')
+      return {
+        name: 'iommu-lab-report.json',
+        mime: 'application/json',
+        bytes: enc.encode(`${JSON.stringify(report, null, 2)}\n`),
+      };
+    if (format === 'csv')
+      return { name: 'iommu-lab-report.csv', mime: 'text/csv', bytes: enc.encode(reportCsv(report)) };
     if (format === 'html')
       return { name: 'iommu-lab-report.html', mime: 'text/html', bytes: enc.encode(reportHtml(report)) };
     if (!this.pdf)

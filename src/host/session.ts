@@ -22,8 +22,10 @@ import type { Platform } from '../engine/platform/index';
 import { buildLab, type PlatformLab } from '../engine/lab';
 import { FilterError } from '../query/filter';
 import { ColorRuleError, type FaultQuery } from '../query/query';
+import { rowOf } from '../query/row-of';
 import type { ReplayEvent } from '../engine/replay';
-import { deviceSummaries, faultRow, faultsCsv, runSummary, type RunSummary } from '../report/summary';
+import { faultRowsCsv } from '../report/fault-rows-csv';
+import { deviceSummaries } from '../report/summary';
 import {
   ApiError,
   API_VERSION,
@@ -81,9 +83,6 @@ interface SessionPlayer {
   setSpeed(speed: number): void;
   reset(): Promise<unknown> | void;
   devices(): DeviceSummary[];
-  faultCount(): number;
-  faultRows(offset: number, limit: number): FaultRow[];
-  summary(): RunSummary;
   /** a read-only view of the state at the current time (src/engine/inspect) */
   inspect(query: InspectQuery): Promise<unknown>;
   /** the fault table: every fault and hazard so far (fault-store.ts), the rows shown, a lab for hints */
@@ -91,7 +90,7 @@ interface SessionPlayer {
   dispose(): void;
 }
 
-function inThread(player: Player, events: number, badLines: number): SessionPlayer {
+function inThread(player: Player): SessionPlayer {
   const rows = new ReplayRows();
   return {
     stats: () => player.stats(),
@@ -102,9 +101,6 @@ function inThread(player: Player, events: number, badLines: number): SessionPlay
     setSpeed: (s) => player.setSpeed(s),
     reset: () => player.reset(),
     devices: () => deviceSummaries(player.replay.lab, player.replay),
-    faultCount: () => player.replay.faults.length,
-    faultRows: (offset, limit) => player.replay.faults.slice(offset, offset + limit).map(faultRow),
-    summary: () => runSummary(player.replay, events, badLines),
     inspect: async (q) => player.inspect(q),
     table: () => ({ query: rows.sync(player.replay), visible: Infinity, lab: player.replay.lab }),
     dispose: () => player.dispose(),
@@ -122,9 +118,6 @@ function inWorkers(player: WorkerPlayer): SessionPlayer {
     setSpeed: (s) => player.setSpeed(s),
     reset: () => player.reset(),
     devices: () => player.devices,
-    faultCount: () => player.stats().faults,
-    faultRows: (offset, limit) => player.faultRowsSlice(offset, limit),
-    summary: () => player.summary(),
     inspect: (q) => player.inspect(q),
     table: () => ({ ...player.table(), lab: (lab ??= buildLab(player.input.platform)) }),
     dispose: () => void player.dispose(),
@@ -139,7 +132,6 @@ export class Session {
   /** the user opened the platform (rather than a text trace pulling in the one it names) */
   private platformOpened = false;
   private events: ReplayEvent[] = [];
-  private badLines = 0;
   /** the native trace being played, when the trace is native */
   private nativePath: string | null = null;
   private player: SessionPlayer | null = null;
@@ -365,7 +357,7 @@ export class Session {
       const t = this.player.table();
       return filterErrors('faultClusters', () => clusterRows(t.query, filter, t.visible, t.lab));
     },
-    faultDetails: ({ index }) => this.faultDetailsOf(index),
+    faultDetails: ({ index, kind }) => this.faultDetailsOf(index, kind ?? 'fault'),
     platformTree: () => this.inspectView({ view: 'platformTree' }) as Promise<PlatformTreeView>,
     addressSpace: ({ time, ...q }) => this.addressSpaceAt(q, time),
     walk: ({ time, ...q }) => this.inspectView({ view: 'walk', ...q }, time) as Promise<WalkView>,
@@ -398,18 +390,14 @@ export class Session {
       const [g, q] = await Promise.all([fileText(guest), fileText(qemu)]);
       return crosscheckTexts(g.text, q.text, { profile, guestFile: g.name, qemuFile: q.name });
     },
-    exportReport: ({ format }) => {
+    exportReport: ({ format, filter }) => {
       const player = this.requirePlayer();
-      if (format === 'html' || format === 'pdf') return this.reports.exportReport(format);
-      const rows = player.faultRows(0, Number.MAX_SAFE_INTEGER);
-      const enc = new TextEncoder();
-      if (format === 'csv')
-        return { name: 'iommu-lab-faults.csv', mime: 'text/csv', bytes: enc.encode(faultsCsv(rows)) };
-      return {
-        name: 'iommu-lab-report.json',
-        mime: 'application/json',
-        bytes: enc.encode(JSON.stringify({ ...player.summary(), faultRows: rows }, null, 2)),
-      };
+      if (format !== 'fault-rows-csv') return this.reports.exportReport(format);
+      // the fault table's rows shown now that match the filter, in trace order
+      const t = player.table();
+      const ids = filterErrors('exportReport', () => t.query.matching(filter, t.visible));
+      const bytes = faultRowsCsv(ids.length, (k) => t.query.store.row(ids[k]!));
+      return { name: 'iommu-lab-fault-rows.csv', mime: 'text/csv', bytes };
     },
   };
 
@@ -436,14 +424,12 @@ export class Session {
       this.pendingNative = null;
     } else if (input.kind === 'trace') {
       this.events = input.trace.events;
-      this.badLines = input.trace.errors.length;
       this.nativePath = null;
       this.pendingNative = null;
     } else {
       this.pendingNative = null;
       this.nativePath = input.path;
       this.events = [];
-      this.badLines = 0;
     }
     await this.restartPlayer();
     this.listFile(file);
@@ -511,11 +497,10 @@ export class Session {
     }
     if (!this.platform) return;
     const player = new Player(this.platform, this.events, (s) => this.emit('stats', s));
-    this.player = inThread(player, this.events.length, this.badLines);
+    this.player = inThread(player);
     const platform = this.platform;
     const events = this.events;
-    const badLines = this.badLines;
-    this.makeProbe = async () => inThread(new Player(platform, events, () => {}), events.length, badLines);
+    this.makeProbe = async () => inThread(new Player(platform, events, () => {}));
     this.emit('stats', player.stats());
   }
 
@@ -537,35 +522,62 @@ export class Session {
     return view;
   }
 
-  /** One fault row by index (the only place that knows where rows come from). */
-  private faultAt(index: number): FaultRow {
-    const player = this.requirePlayer();
-    const row = player.faultRows(index, 1)[0];
-    if (!row)
-      throw new ApiError('EINVAL', `faultDetails: no fault row ${index} (${player.faultCount()} faults)`);
-    return row;
+  /**
+   * The fault table's row of the `index`-th fault (or hazard), from the columnar store of every fault and
+   * hazard replayed so far (fault-store.ts), whichever player runs the trace.
+   */
+  private tableRow(index: number, kind: 'fault' | 'hazard'): FaultRow {
+    const t = this.requirePlayer().table();
+    const store = t.query.store;
+    const n = Math.min(t.visible, store.length);
+    const i = rowOf(store, kind, index, n);
+    if (i < 0) {
+      const held = kind === 'hazard' ? store.hazards : store.faults;
+      throw new ApiError(
+        'EINVAL',
+        index < held
+          ? `faultDetails: ${kind} ${index} was skipped by a seek: replay from before it to see it`
+          : `faultDetails: no ${kind} ${index} yet (${held} ${kind}s replayed so far)`,
+      );
+    }
+    return store.row(i);
   }
 
-  /** The details pane of one fault: its walk, domain and hint on the state at its time (the probe). */
-  private async faultDetailsOf(index: number): Promise<FaultDetails> {
-    const row = this.faultAt(index);
-    const ctx = (await this.inspectView(
-      {
-        view: 'faultDetails',
-        bdf: row.bdf,
-        pasid: row.pasid,
-        address: row.address,
-        access: row.access,
-        reason: row.reason,
-        stage: row.stage,
-        recording: row.recording,
-        classes: row.classes,
-        time: row.time,
-        index: row.index,
-      },
-      row.time,
-    )) as FaultContext;
+  /**
+   * The details pane of one fault or hazard: its walk, domain and hint on the state at its time (the
+   * probe); a hazard's hint names the unmap that left the IOTLB entry stale.
+   */
+  private async faultDetailsOf(index: number, kind: 'fault' | 'hazard'): Promise<FaultDetails> {
+    const row = this.tableRow(index, kind);
+    const query: InspectQuery =
+      kind === 'hazard'
+        ? {
+            view: 'faultDetails',
+            kind,
+            bdf: row.bdf,
+            pasid: row.pasid,
+            address: row.address,
+            access: row.access,
+            time: row.time,
+            unmapOrigin: row.hazard?.unmapOrigin,
+            unmapTime: row.hazard?.unmapTime,
+          }
+        : {
+            view: 'faultDetails',
+            bdf: row.bdf,
+            pasid: row.pasid,
+            address: row.address,
+            access: row.access,
+            reason: row.reason,
+            stage: row.stage,
+            recording: row.recording,
+            classes: row.classes,
+            time: row.time,
+            index: row.index,
+          };
+    const ctx = (await this.inspectView(query, row.time)) as FaultContext;
     return {
+      kind,
       index: row.index,
       time: row.time,
       request: {
@@ -585,6 +597,7 @@ export class Session {
       dmesg: row.dmesg,
       hint: ctx.hint,
       profile: row.profile,
+      ...(row.hazard ? { hazard: row.hazard } : {}),
     };
   }
 

@@ -152,16 +152,7 @@ export function chooseHint(c: FaultCluster, state: FirstState, ctx: HintContext)
   const lo = c.lowestPage;
   const hi = c.highestPage + 0xfff;
   const hz = ctx.hazards.find((h) => h.requesterId === f.requesterId && h.addr >= lo && h.addr <= hi);
-  if (hz) {
-    return hint(
-      'stale-iotlb',
-      'Stale IOTLB (use after unmap)',
-      'driver',
-      `${short(bdf)} used ${hx(hz.addr)} after ${hz.unmapOrigin} unmapped it: an access ${hz.time - hz.unmapTime} ns ` +
-        'after the unmap still went through a stale IOTLB entry (DMA-FQ flushes lazily), later ones fault. ' +
-        "Fix the driver's buffer lifetime (stop the device's DMA before unmapping); iommu.strict=1 makes it fault at once.",
-    );
-  }
+  if (hz) return staleIotlbHint(bdf, hz);
   if (f.pasid !== null && state.pasidAttached === false) {
     return hint(
       'pasid-not-attached',
@@ -201,6 +192,21 @@ export function chooseHint(c: FaultCluster, state: FirstState, ctx: HintContext)
     'os',
     `${short(bdf)} at ${addr}: the hardware stopped at the ${f.stage} stage (reason ${hx(f.reason)}); the ` +
       'page walk shows which entry refused the request.',
+  );
+}
+
+/** Rule 7's hint for a use-after-unmap hazard of device `bdf` (the details pane gives it to hazards too). */
+export function staleIotlbHint(
+  bdf: string,
+  hz: Pick<Hazard, 'addr' | 'time' | 'unmapOrigin' | 'unmapTime'>,
+): ReportHint {
+  return hint(
+    'stale-iotlb',
+    'Stale IOTLB (use after unmap)',
+    'driver',
+    `${short(bdf)} used ${hx(hz.addr)} after ${hz.unmapOrigin} unmapped it: an access ${hz.time - hz.unmapTime} ns ` +
+      'after the unmap still went through a stale IOTLB entry (DMA-FQ flushes lazily), later ones fault. ' +
+      "Fix the driver's buffer lifetime (stop the device's DMA before unmapping); iommu.strict=1 makes it fault at once.",
   );
 }
 

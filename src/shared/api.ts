@@ -50,6 +50,14 @@ export interface FileFinding {
   severity: 'error' | 'warning' | 'info';
   code: string;
   message: string;
+  /** the input file it is about, when known */
+  file?: string;
+  /** ACPI signature of the table the offset refers to (DMAR, IVRS…) */
+  table?: string;
+  /** byte offset into that table */
+  offset?: number;
+  /** 1-based line in a text input (acpidump, iasl .dsl, lspci, kernel log) */
+  line?: number;
 }
 
 export interface OpenedFile {

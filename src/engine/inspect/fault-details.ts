@@ -3,13 +3,15 @@
 // force for the requester and its state, and the root-cause hint (src/report/hints.ts chooseHint, on a
 // cluster of this one fault). The host passes the fault row's fields, since the engine worker keeps no
 // fault list. Hazards and unmaps are those the Replay holds (the worker empties its hazard list, so the
-// stale-IOTLB rule applies to text traces only).
-// Query: { bdf, pasid, address, access, reason, stage, recording, classes, time, index }.
+// stale-IOTLB rule applies to text traces only). A use-after-unmap hazard (kind 'hazard') gets the
+// walk and domain at its time and the stale-IOTLB hint naming the unmap the host passes.
+// Query: { bdf, pasid, address, access, reason, stage, recording, classes, time, index } or
+// { kind: 'hazard', bdf, address, access, time, unmapOrigin, unmapTime }.
 import type { Domain } from '../iommu/domain';
 import { PagingDomain } from '../iommu/domain';
 import type { Fault, FaultRecording, Replay } from '../replay';
 import { Clusterer } from '../../report/clusters';
-import { chooseHint } from '../../report/hints';
+import { chooseHint, staleIotlbHint } from '../../report/hints';
 import { walkNow } from '../../report/report-model';
 import type { DomainState, WalkView } from '../../shared/views/address-space';
 import { InspectError, type InspectContext, type InspectQuery } from './index';
@@ -78,6 +80,15 @@ export function faultDetailsView({ replay }: InspectContext, q: InspectQuery): F
   const access = q.access === 'write' ? 'write' : 'read';
   const walk = walkOf(replay, { requester, pasid, address, access });
   const domain = domainState(replay, requester, pasid);
+  if (q.kind === 'hazard') {
+    const h = staleIotlbHint(requester.bdf, {
+      addr: Number(address),
+      time: number(q.time ?? replay.time, 'time'),
+      unmapOrigin: typeof q.unmapOrigin === 'string' ? q.unmapOrigin : 'an unmap',
+      unmapTime: number(q.unmapTime, 'unmapTime'),
+    });
+    return { walk, domain, hint: { rule: h.rule, title: h.title, team: h.team, text: h.detail } };
+  }
   const pageAddr = Number(address - (address & 0xfffn));
   const fault: Fault = {
     index: number(q.index ?? 0, 'index'),

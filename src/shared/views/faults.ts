@@ -36,7 +36,14 @@ export interface FaultRowExtra {
 
 export const faultClustersParams = z.object({ filter: z.string().max(4096).optional() }).strict();
 
-export const faultDetailsParams = z.object({ index: z.number().int().min(0) }).strict();
+export const faultDetailsParams = z
+  .object({
+    /** the fault's index among faults (a hazard's among hazards) */
+    index: z.number().int().min(0),
+    /** 'fault' when absent */
+    kind: z.enum(['fault', 'hazard']).optional(),
+  })
+  .strict();
 
 /** One cluster of faults (src/report/clusters.ts): same device, reason, page range and time window. */
 export interface ClusterRow {
@@ -58,11 +65,14 @@ export interface ClusterRow {
 }
 
 /**
- * The details pane for one fault: the request, the walk at its time (the state after every event at or
- * before it), the domain then, the dmesg line and the root-cause hint (src/report/hints.ts, judged on
- * that state for this one fault).
+ * The details pane for one fault or hazard: the request, the walk at its time (the state after every
+ * event at or before it), the domain then, the dmesg line and the root-cause hint (src/report/hints.ts,
+ * judged on that state for this one fault; a hazard's is the stale-IOTLB hint naming its unmap).
  */
 export interface FaultDetails {
+  /** a fault, or a use-after-unmap hazard (a request a stale IOTLB entry translated) */
+  kind: 'fault' | 'hazard';
+  /** among faults, or among hazards */
   index: number;
   time: number;
   request: { bdf: string; pasid: number | null; access: string; address: string; tbit: number | null };
@@ -79,4 +89,6 @@ export interface FaultDetails {
   /** rule and text, with the hint's title and the team expected to act */
   hint: { rule: string; title: string; team: string; text: string };
   profile: string;
+  /** a hazard: the unmap that left the IOTLB entry stale (its event and time) and how long before it was */
+  hazard?: { unmapOrigin: string; unmapTime: number; age: number };
 }

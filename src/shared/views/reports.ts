@@ -1,6 +1,7 @@
-// Fault reports in the app (docs/report.md): export the current run's report as HTML or PDF, compare two
-// reports (src/report/diff.ts: new, fixed and changed clusters, with the counts) and what-if (re-run
-// the current trace with edits, src/report/what-if.ts, and compare with the original). The host does
+// Fault reports in the app (docs/report.md): export the current run's report as HTML, PDF, JSON or CSV
+// (or the fault table's rows as CSV), compare two reports (src/report/diff.ts: new, fixed and changed
+// clusters, with the counts) and what-if (re-run the current trace with edits, src/report/what-if.ts,
+// and compare with the original). The host does
 // the work; these are the params it validates and the shapes it answers with (the same fields as
 // `iommu-lab diff --json`, the `iommu-lab/report-diff` object).
 import { z } from 'zod';
@@ -21,10 +22,20 @@ const reportSide = z.union([z.literal('current'), reportFile]);
 
 export const exportReportParams = z
   .object({
-    /** json and csv: the replay's fault rows; html and pdf: the fault report (docs/report.md) */
-    format: z.enum(['json', 'csv', 'html', 'pdf']),
+    /**
+     * html, pdf, json and csv: the fault report of the whole run (docs/report.md), as `iommu-lab replay
+     * TRACE --report x.EXT` writes it (csv: one row per cluster); fault-rows-csv: the fault table's rows
+     * (faults and hazards so far) matching `filter`, one per row
+     */
+    format: z.enum(['json', 'csv', 'html', 'pdf', 'fault-rows-csv']),
+    /** fault-rows-csv: a filter expression (docs/filter.md); every row when absent or blank */
+    filter: z.string().max(4096).optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.filter === undefined || p.format === 'fault-rows-csv', {
+    message: 'a filter applies to fault-rows-csv only',
+    path: ['filter'],
+  });
 
 export const reportDiffParams = z.object({ a: reportSide, b: reportSide }).strict();
 
