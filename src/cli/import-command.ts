@@ -7,8 +7,8 @@
 // with --platform, else one built from the file's own lines when they hold enough (else none, said so);
 // what cannot be carried is counted by reason. An IOMMU Lab text trace (JSON lines) given with -o is
 // converted to a native trace with the same events. A Keysight/Agilent .pad capture (raw or zstd) is
-// read as a container (src/trace/import/agilent-pad.ts) and listed; its symbol data is not decoded to
-// TLPs, so -o refuses it.
+// read as a container (src/trace/import/agilent-pad.ts) and its symbol data framed into TLPs, DLLPs and
+// ordered sets (agilent-pad-packets.ts); -o writes its upstream memory requests as TLP records.
 // Exit codes (README "Exit codes"): 1 faults found, 8 bad lines skipped, 64 could not run.
 import { createReadStream } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
@@ -34,7 +34,17 @@ import {
   type TlpRecord,
 } from '../trace/import/index';
 import { ImportFileError, importFile } from '../host/import-file';
-import { PAD_TLP_DECODING_NOTE, PadReader, type PadSummary } from '../trace/import/agilent-pad';
+import {
+  PAD_TLP_DECODING_NOTE,
+  PadReader,
+  type PadReaderOptions,
+  type PadSummary,
+} from '../trace/import/agilent-pad';
+import {
+  PadPacketDecoder,
+  type PadMemoryRequest,
+  type PadPacketSummary,
+} from '../trace/import/agilent-pad-packets';
 import { detectBinary } from '../trace/import/index';
 import { EXIT } from './exit-codes';
 
@@ -520,8 +530,9 @@ async function padContainer(file: string): Promise<'raw' | 'zstd' | null> {
 export async function readPadFile(
   file: string,
   container: 'raw' | 'zstd',
+  options: PadReaderOptions = {},
 ): Promise<PadSummary & { compressedBytes: number }> {
-  const reader = new PadReader();
+  const reader = new PadReader(options);
   let compressedBytes = 0;
   const dec = container === 'zstd' ? new Decompress((c) => reader.push(c)) : null;
   try {
@@ -545,8 +556,10 @@ export async function readPadFile(
 }
 
 /**
- * `iommu-lab import X.pad[.zst]`: lists what the capture holds (docs/import-json.md, "Keysight/Agilent
- * .pad captures"). Exit 8 when the container is damaged, else 0; -o is refused (64): no TLP is decoded.
+ * `iommu-lab import X.pad[.zst]`: lists what the capture holds and the packets its symbol data frames
+ * into (docs/import-json.md, "Keysight/Agilent .pad captures"); with -o, writes the upstream memory
+ * requests as a native trace. Exit 8 when the container is damaged or symbols could not be framed
+ * (problems), else 0; 64 when -o cannot be written.
  */
 async function padCommand(
   file: string,
@@ -555,14 +568,44 @@ async function padCommand(
   out: (s: string) => void,
   err: (s: string) => void,
 ): Promise<number> {
+  let native: PadNative | null = null;
   if (opts.output !== undefined) {
-    err(
-      `iommu-lab import: ${file}: a Keysight/Agilent .pad capture: -o needs TLPs, and TLP decoding of its 8b/10b symbol data is not done`,
-    );
-    return EXIT.FATAL;
+    try {
+      native = await startPadNative(file, opts);
+    } catch (e) {
+      err(`iommu-lab import: -o ${opts.output}: ${(e as Error).message}`);
+      return EXIT.FATAL;
+    }
   }
-  const s = await readPadFile(file, container);
-  const code = s.problems.length ? EXIT.ERRORS : EXIT.OK;
+  const decoder = new PadPacketDecoder({
+    keepPackets: opts.maxEvents ?? 20,
+    onMemoryRequest: native ? (r) => native.request(r) : undefined,
+  });
+  let t0: number | null = null;
+  let s;
+  try {
+    s = await readPadFile(file, container, {
+      onRecordData: (r) => {
+        t0 ??= r.timeNs;
+        native?.time0(t0);
+        decoder.record(r);
+      },
+    });
+  } catch (e) {
+    native?.abort();
+    throw e;
+  }
+  const packets = decoder.summary();
+  let written: WrittenTrace | null = null;
+  if (native) {
+    try {
+      written = native.close(packets);
+    } catch (e) {
+      err(`iommu-lab import: -o ${opts.output}: ${(e as Error).message}`);
+      return EXIT.FATAL;
+    }
+  }
+  const code = s.problems.length || packets.problems.count ? EXIT.ERRORS : EXIT.OK;
   const h = s.header;
   if (opts.json) {
     out(
@@ -582,8 +625,10 @@ async function padCommand(
           channels: s.channels,
           link: { ...s.link, electricalIdleLanes: `0x${s.link.electricalIdleLanes.toString(16)}` },
           data: s.data,
-          tlpDecoding: { done: false, note: PAD_TLP_DECODING_NOTE },
+          tlpDecoding: { done: true, note: PAD_TLP_DECODING_NOTE },
+          packets,
           problems: s.problems,
+          ...(written ? { output: written } : {}),
         },
         null,
         2,
@@ -594,6 +639,10 @@ async function padCommand(
   out(
     `file      ${file}${container === 'zstd' ? ' (zstd)' : ''}: Keysight/Agilent .pad capture, ${s.bytes} bytes`,
   );
+  const list = (m: Record<string, number>): string =>
+    Object.entries(m)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || '-';
   if (h) {
     out(`module    ${h.moduleType}, port ${h.portId} ${h.rxOrTx}, format ${h.formatCode}, guid ${h.guid}`);
     const r = s.records;
@@ -605,16 +654,127 @@ async function padCommand(
     for (const c of s.channels)
       out(`  ${c.name} (${c.direction}): ${c.records} records, ${c.dataBytes} bytes of symbol data`);
     const l = s.link;
-    const list = (m: Record<string, number>): string =>
-      Object.entries(m)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ') || '-';
     out(
       `link      widths ${list(l.widths)}; speeds ${list(l.speeds)}; ${l.symbolErrors} symbol errors, ` +
         `${l.disparityErrors} disparity errors, ${l.scrambled} scrambled`,
     );
   }
-  out(`TLPs      ${PAD_TLP_DECODING_NOTE}`);
+  const t = packets.tlps;
+  out(
+    `TLPs      ${t.total} (${t.good} good, ${t.lcrcErrors} bad LCRC, ${t.nullified} nullified, ${t.malformed} malformed, ` +
+      `${t.replayed} replayed): ${list(t.byType)}`,
+  );
+  out(`DLLPs     ${packets.dllps.total} (${packets.dllps.crcErrors} bad CRC): ${list(packets.dllps.byType)}`);
+  out(`ordered   ${list(packets.orderedSets)}`);
+  out(
+    `memory    ${packets.memoryRequests.upstream} upstream requests (device DMA), ` +
+      `${packets.memoryRequests.downstream} downstream (CPU to device)`,
+  );
   for (const p of s.problems) out(`  offset ${p.offset}: ${p.message}`);
+  if (packets.problems.count) {
+    out(`problems  ${packets.problems.count} in the symbol data: ${list(packets.problems.byKind)}`);
+    for (const p of packets.problems.first.slice(0, 10))
+      out(`  record ${p.record} (${p.direction}) offset ${p.offset}: ${p.kind}: ${p.message}`);
+  }
+  if (written) printWritten(written, out);
   return code;
+}
+
+interface PadNative {
+  /** the capture time that becomes 0 (the first record handed over) */
+  time0(ns: number): void;
+  request(r: PadMemoryRequest): void;
+  close(packets: PadPacketSummary): WrittenTrace;
+  abort(): void;
+}
+
+/** The native trace -o writes from a .pad capture: its upstream memory requests as TLP records. */
+async function startPadNative(file: string, opts: ImportCommandOptions): Promise<PadNative> {
+  const output = opts.output!;
+  const platform =
+    opts.platform !== undefined
+      ? await platformFor(file, opts)
+      : {
+          json: null,
+          note:
+            'none: a PCIe capture holds no firmware tables; build one with `iommu-lab platform` and give it ' +
+            'with --platform FILE (here or to replay)',
+        };
+  const writer = new SyncTraceWriter(output, {
+    format: 'iommu-lab/trace',
+    version: 1,
+    platform: platform.json,
+    capture: {
+      description: `imported from ${basename(file)} (keysight-pad)`,
+      tool: `keysight-pad, imported by iommu-lab ${LAB_VERSION}`,
+      source: basename(file),
+    },
+    timeBase: { unit: 'ns', clock: 'capture' },
+  });
+  let t0 = 0;
+  let last = 0;
+  let tlps = 0;
+  let reordered = 0;
+  let refused = 0;
+  return {
+    time0(ns) {
+      t0 = ns;
+    },
+    request(r) {
+      let time = r.timeNs - t0;
+      if (!Number.isSafeInteger(time) || time < last) {
+        reordered++;
+        time = last;
+      }
+      last = time;
+      try {
+        writer.tlp({
+          time,
+          requesterId: r.requesterId & 0xffff,
+          segment: 0,
+          pasid: r.pasid,
+          tBit: r.tbit,
+          at: r.at,
+          access: r.access,
+          exec: r.exec,
+          priv: r.priv,
+          addr: r.address,
+          len: Math.min(Math.max(r.length, 1), 0xffffffff),
+        });
+        tlps++;
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        refused++;
+      }
+    },
+    close(packets) {
+      const totals = writer.close();
+      const notMapped: Record<string, number> = { ...packets.notWritten };
+      if (packets.dllps.total) notMapped['DLLPs (counted, never written)'] = packets.dllps.total;
+      const os = Object.values(packets.orderedSets).reduce((a, b) => a + b, 0);
+      if (os) notMapped['ordered sets (counted, never written)'] = os;
+      if (refused) notMapped['records the native format refuses (out of range)'] = refused;
+      return {
+        file: output,
+        bytes: totals.bytes,
+        chunks: totals.chunks,
+        tlps,
+        controls: 0,
+        observedFaults: 0,
+        driverBinds: 0,
+        reordered,
+        notMapped,
+        platform: platform.note,
+        platformEmbedded: platform.json !== null,
+      };
+    },
+    abort() {
+      try {
+        writer.abort();
+      } catch {
+        // already closed
+      }
+      void rm(output, { force: true });
+    },
+  };
 }

@@ -18,7 +18,7 @@
 // with 4372 bytes of data, 47 upstream with 4504; two records (60 up, 77 down, 4120 bytes each) have flags
 // 0xd08 (symbol error and disparity error: the link powering off); data 8876 bytes = 12236 - 3360.
 // (Record 0's data, fb 00 05 33000000 00000019 …, is an STP-framed PME_Turn_Off message: the reader
-// does not decode it.)
+// hands record data over with onRecordData; agilent-pad-packets.test.ts frames it.)
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { decompress } from 'fzstd';
