@@ -55,7 +55,8 @@ import { Player } from './player';
 import { ReplayRows } from './replay/fault-store';
 import { clusterRows } from './replay/fault-store-clusters';
 import { openNativeInput } from './replay/native-input';
-import { WorkerPlayer } from './replay/worker-player';
+import { Backfill } from './replay/backfill';
+import { WorkerPlayer, type WorkerPlayerOptions } from './replay/worker-player';
 import { SessionReports, type PdfMaker } from './session-reports';
 import { nativeTlpDensity, textTlpDensity } from './timeline-source';
 
@@ -107,20 +108,24 @@ function inThread(player: Player): SessionPlayer {
   };
 }
 
-function inWorkers(player: WorkerPlayer): SessionPlayer {
+/** A worker player; the shown one has a backfill that fills the rows its far seeks skip (backfill.ts). */
+function inWorkers(player: WorkerPlayer, backfill?: Backfill): SessionPlayer {
   let lab: PlatformLab | null = null;
   return {
     stats: () => player.stats(),
     play: () => player.play(),
     pause: () => player.pause(),
     step: (n) => player.step(n),
-    seek: (t) => player.seek(t),
+    seek: (t) => (backfill ? backfill.around(() => player.seek(t)) : player.seek(t)),
     setSpeed: (s) => player.setSpeed(s),
-    reset: () => player.reset(),
+    reset: () => (backfill ? backfill.around(() => player.reset()) : player.reset()),
     devices: () => player.devices,
     inspect: (q) => player.inspect(q),
     table: () => ({ ...player.table(), lab: (lab ??= buildLab(player.input.platform)) }),
-    dispose: () => void player.dispose(),
+    dispose: () => {
+      backfill?.dispose();
+      void player.dispose();
+    },
   };
 }
 
@@ -149,14 +154,21 @@ export class Session {
   private pendingNative: string | null = null;
   private readonly tasks = new Tasks((p) => this.emit('progress', p));
   private readonly recent: RecentFilesStore;
+  /** worker player options (tests: small checkpointEvery so that seeks rebuild from checkpoints) */
+  private readonly workerOptions: Pick<WorkerPlayerOptions, 'checkpointEvery'>;
 
   constructor(
     private readonly transport: HostInfo['transport'],
     private readonly emit: EventSink,
     /** `pdf`: prints report HTML to PDF (Electron's printToPDF, or Chromium for `serve`) */
-    options: { pdf?: PdfMaker; recent?: RecentFilesStore } = {},
+    options: {
+      pdf?: PdfMaker;
+      recent?: RecentFilesStore;
+      worker?: Pick<WorkerPlayerOptions, 'checkpointEvery'>;
+    } = {},
   ) {
     this.recent = options.recent ?? new RecentFilesStore();
+    this.workerOptions = options.worker ?? {};
     this.reports = new SessionReports(
       () => ({
         generation: this.playerGeneration,
@@ -474,8 +486,10 @@ export class Session {
           ? { json: this.platformJson, name: this.platformName }
           : undefined;
       const input = await openNativeInput(this.nativePath, undefined, override);
+      const label = basename(this.nativePath);
       const player = await WorkerPlayer.open(input, {
-        label: basename(this.nativePath),
+        ...this.workerOptions,
+        label,
         onStats: (s) => {
           if (this.playerGeneration === generation) this.emit('stats', s);
         },
@@ -489,9 +503,26 @@ export class Session {
         this.platformJson = input.platformJson;
         this.platformName = input.platformFile ?? `${basename(this.nativePath)} (embedded)`;
       }
-      this.player = inWorkers(player);
+      // rows a far seek skips are filled by a second player replaying from the top (backfill.ts)
+      const backfill = new Backfill({
+        rows: player.tableRows,
+        visible: () => player.table().visible,
+        time: () => player.stats().time,
+        open: (onRows, onError) =>
+          WorkerPlayer.open(input, {
+            label,
+            onRows,
+            onError,
+            maxRows: 0,
+            snapshotsPerSecond: 10,
+            // it only plays forward: no checkpoints needed
+            checkpointEvery: 2 ** 40,
+          }),
+        task: (name) => this.tasks.start(name),
+      });
+      this.player = inWorkers(player, backfill);
       this.makeProbe = async () =>
-        inWorkers(await WorkerPlayer.open(input, { label: basename(this.nativePath!) }));
+        inWorkers(await WorkerPlayer.open(input, { ...this.workerOptions, label }));
       this.emit('stats', player.stats());
       return;
     }

@@ -2,7 +2,8 @@
 // traces, whose fault and hazard counts the generator announces: filter (and a filter's error, with its
 // column), sort by a column header, select a row and move with the keyboard, coloring rules, clusters;
 // then a trace of three million TLPs with 30 % faults (about 900 000 rows) scrolls, and the rows drawn
-// are the rows at the scroll position (for the unsorted table of faults only, row i shows fault i).
+// are the rows at the scroll position (for the unsorted table of faults only, row i shows fault i);
+// after a seek back and a seek far forward, the rows the seek skipped are filled in the background.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -229,6 +230,55 @@ describe('the fault table', () => {
         .toBeLessThan(gen.faults + 1);
       await consistent();
       await grid.screenshot({ path: `${ARTIFACTS}/fault-table-large.png` });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+      await served.stop();
+    }
+  }, 180_000);
+
+  it('fills the rows a far seek skipped (a backfill), then shows them', async () => {
+    // six checkpoints (one every 2^18 TLPs): a seek back, then far forward, rebuilds from one
+    const gen = generate('backfill.iotrace', ['--seed', '4', '--tlps', '1.6M', '--fault-rate', '0.02']);
+    expect(gen.hazards).toBe(0);
+    const { served, page, errors } = await open(gen.path);
+    try {
+      const slider = page.getByTestId('timeline');
+      const box = (await slider.boundingBox())!;
+      const faultsShown = async (): Promise<number> =>
+        Number(await page.getByTestId('player-faults').textContent());
+      await slider.click({ position: { x: box.width * 0.1, y: box.height / 2 } });
+      await expect.poll(faultsShown).toBeLessThan(gen.faults / 5);
+      await expect.poll(() => page.getByTestId('replay-status').textContent()).toBe('paused');
+      const early = await faultsShown();
+      await slider.click({ position: { x: box.width * 0.9, y: box.height / 2 } });
+      await expect.poll(faultsShown).toBeGreaterThan(early * 3);
+      // the table has as many rows as the state shown has faults (once both settle)
+      await expect
+        .poll(async () => (await count(page)) === (await faultsShown()), { timeout: 30_000 })
+        .toBe(true);
+      expect(await faultsShown()).toBeLessThan(gen.faults);
+      // half way down the table: rows the seek skipped, filled (row i is fault i)
+      const grid = page.getByRole('grid', { name: 'Faults and hazards' });
+      const max = await grid.evaluate(
+        (el: { scrollHeight: number; clientHeight: number }) => el.scrollHeight - el.clientHeight,
+      );
+      await grid.evaluate(
+        (el: { scrollTop: number }, v: number) => {
+          el.scrollTop = v;
+        },
+        Math.round(max / 2),
+      );
+      await expect
+        .poll(
+          async () => {
+            const rows = (await drawn(grid)).filter((r) => r.index !== '…');
+            return rows.length > 5 && rows.every((r) => Number(r.index) === r.at - 2);
+          },
+          { timeout: 60_000 },
+        )
+        .toBe(true);
+      expect(await grid.getByTestId('fault-row-skipped').count()).toBe(0);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

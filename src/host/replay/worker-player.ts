@@ -11,6 +11,7 @@ import type { FaultProfile } from '../../engine/vtd/translate';
 import type { DeviceSummary, FaultRow, HazardRow, ReplayStats } from '../../shared/api';
 import { SUMMARY_VERSION } from '../../report/summary';
 import { LiveCounters } from '../live-counters';
+import type { RowBatch } from '../../query/fault-columns';
 import type { FaultQuery } from '../../query/query';
 import type { RunSummaryCounts } from './aggregates';
 import { DEFAULT_MATCH_WINDOW_NS } from './agreement';
@@ -39,6 +40,10 @@ export interface WorkerPlayerOptions {
   /** the name control events' origins use (default: the file's base name) */
   label?: string;
   onStats?: (s: ReplayStats) => void;
+  /** takes the fault table's row batches instead of the player's own table (a backfill: backfill.ts) */
+  onRows?: (b: RowBatch) => void;
+  /** told when a worker fails (pending seeks then never resolve) */
+  onError?: (e: Error) => void;
 }
 
 export class WorkerPlayer {
@@ -69,6 +74,8 @@ export class WorkerPlayer {
     first: EngineSnapshot,
     private readonly onStats: ((s: ReplayStats) => void) | undefined,
     snapshotsPerSecond: number,
+    private readonly onRows: ((b: RowBatch) => void) | undefined,
+    private readonly onError: ((e: Error) => void) | undefined,
   ) {
     this.snap = first;
     this.notifyEveryMs = 1000 / snapshotsPerSecond;
@@ -142,6 +149,8 @@ export class WorkerPlayer {
       first,
       options.onStats,
       options.snapshotsPerSecond ?? 30,
+      options.onRows,
+      options.onError,
     );
     p.listen();
     return p;
@@ -167,12 +176,14 @@ export class WorkerPlayer {
     this.doneWaiters = [];
     for (const w of this.inspectWaiters.values()) w.reject(e);
     this.inspectWaiters.clear();
+    if (!this.closed) this.onError?.(e);
   }
 
   private onEngine(m: EngineMessage): void {
     switch (m.type) {
       case 'rows':
-        this.rows.take(m.batch);
+        if (this.onRows) this.onRows(m.batch);
+        else this.rows.take(m.batch);
         break;
       case 'stats':
         this.take(m.snapshot);
@@ -278,6 +289,11 @@ export class WorkerPlayer {
   /** The fault table: its query over every fault and hazard, and how many rows the state shown has. */
   table(): { query: FaultQuery; visible: number } {
     return { query: this.rows.query, visible: this.snap.faults + this.snap.hazards };
+  }
+
+  /** The fault table's rows as received (with where a far seek left gaps: fault-store.ts). */
+  get tableRows(): WorkerRows {
+    return this.rows;
   }
 
   /** The first fault rows (up to maxRows) of the state shown, in order. */
