@@ -158,3 +158,156 @@ describe('clean IOTLB hits on the word path', () => {
     expect(r.faultsByRid[WIFI]).toBe(1);
   });
 });
+
+/** Writes a TLP record into words at word offset w (the ring's layout: 8 words a record). */
+function rec(
+  words: Uint32Array,
+  w: number,
+  t: number,
+  rid: number,
+  addr: number,
+  access: TlpAccess,
+  extra: { len?: number; pasid?: number | null } = {},
+): void {
+  writeTlp(words, w, {
+    time: t,
+    requesterId: rid,
+    segment: 0,
+    pasid: extra.pasid ?? null,
+    tBit: false,
+    at: 0,
+    access,
+    exec: false,
+    priv: false,
+    addr: BigInt(addr),
+    len: extra.len ?? 64,
+  });
+}
+
+/** A marker record as the worker player's decoder writes it: access code 3 in word 3. */
+function marker(words: Uint32Array, w: number, t: number): void {
+  words.fill(0, w, w + 8);
+  words[w] = t;
+  words[w + 3] = 0x0300_0000;
+}
+
+describe('runs of records (Replay.applyTlpRun)', () => {
+  function mapped(options: ReplayOptions = {}): Replay {
+    const r = replay(options);
+    ctl(r, 1, { op: 'driver_bind', bdf: WIFI_BDF, driver: 'iwlwifi' });
+    ctl(r, 2, { op: 'dma_map', bdf: WIFI_BDF, iova: '0x100000', length: '0x1000' });
+    return r;
+  }
+
+  it('applies each record as applyTlpWords would, wrapping at the end of the array (a ring)', () => {
+    const r = mapped({ keepOutcomes: true });
+    // four slots; the run starts at slot 2 and wraps: slots 2, 3, 0, 1
+    const ring = new Uint32Array(32);
+    rec(ring, 16, 3, WIFI, 0x100000, 'read'); // miss, walk, fill
+    rec(ring, 24, 4, WIFI, 0x100040, 'write'); // clean hit
+    rec(ring, 0, 5, WIFI, 0x200000, 'read'); // not mapped: 0x6
+    rec(ring, 8, 6, WIFI, 0x100f00, 'atomic'); // clean hit
+    expect(r.applyTlpRun(ring, 16, 4)).toBe(4);
+    expect(r.outcomes).toEqual([0, 0, 6, 0]);
+    expect(r.faults).toEqual([expect.objectContaining({ reason: 6, pageAddr: 0x200000, time: 5 })]);
+    // the fill and the fault each missed once (the clean-hit check counts nothing when it declines)
+    expect(iotlb(r, WIFI)).toEqual([2, 2]);
+    expect(r.tlps).toBe(4);
+    expect(r.tlpsByRid[WIFI]).toBe(4);
+    expect(r.faultsByRid[WIFI]).toBe(1);
+    expect(r.time).toBe(6);
+  });
+
+  it('stops before a marker record (access code 3) and returns how many it applied', () => {
+    const r = mapped();
+    const ring = new Uint32Array(32);
+    rec(ring, 0, 3, WIFI, 0x100000, 'read');
+    rec(ring, 8, 4, WIFI, 0x100000, 'read');
+    marker(ring, 16, 5);
+    rec(ring, 24, 6, WIFI, 0x100000, 'read');
+    expect(r.applyTlpRun(ring, 0, 4)).toBe(2);
+    expect(r.tlps).toBe(2);
+    expect(r.time).toBe(4);
+    expect(r.applyTlpRun(ring, 16, 2)).toBe(0); // a run that starts at the marker applies nothing
+    expect(r.applyTlpRun(ring, 24, 1)).toBe(1);
+    expect(r.tlps).toBe(3);
+    expect(iotlb(r, WIFI)).toEqual([2, 1]);
+  });
+
+  it('calls onPasid with the PASID of each record that carries one', () => {
+    const r = mapped();
+    const ring = new Uint32Array(24);
+    rec(ring, 0, 3, WIFI, 0x100000, 'read', { pasid: 5 });
+    rec(ring, 8, 4, WIFI, 0x100000, 'read');
+    rec(ring, 16, 5, WIFI, 0x100000, 'read', { pasid: 0xfffff });
+    const seen: number[] = [];
+    expect(r.applyTlpRun(ring, 0, 3, (p) => seen.push(p))).toBe(3);
+    expect(seen).toEqual([5, 0xfffff]);
+  });
+
+  it('gives what applyTlpWords gives record by record: faults, hazards, counts, IOTLB (a seeded stream)', () => {
+    const setup = (): Replay => {
+      const r = mapped({ keepOutcomes: true });
+      ctl(r, 3, { op: 'dma_map', bdf: WIFI_BDF, iova: '0x300000', length: '0x4000', prot: 'r' });
+      return r;
+    };
+    const a = setup();
+    const b = setup();
+    const n = 3000;
+    const words = new Uint32Array(n * 8);
+    let x = 12345;
+    const next = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8;
+    const accesses: TlpAccess[] = ['read', 'write', 'atomic'];
+    for (let i = 0; i < n; i++) {
+      const k = next() % 16;
+      // mapped RW page, read-only pages, unmapped pages, the interrupt window, page-crossing lengths
+      const addr =
+        k < 8
+          ? 0x100000 + (next() % 4096)
+          : k < 12
+            ? 0x300000 + (next() % 0x4000)
+            : k < 14
+              ? 0x500000 + (next() % 8) * 4096
+              : k < 15
+                ? 0xfee00000
+                : 0x100ff0;
+      rec(words, i * 8, 10 + i * 1000, WIFI, addr, accesses[next() % 3]!, { len: 1 + (next() % 64) });
+    }
+    // an unmap half-way (DMA-FQ: stale hits until the flush 10 ms later, which the stream crosses)
+    const half = n / 2;
+    let done = 0;
+    while (done < half) done += a.applyTlpRun(words, done * 8, half - done);
+    for (let i = 0; i < half; i++) b.applyTlpWords(words, i * 8);
+    for (const r of [a, b])
+      ctl(r, 10 + half * 1000, { op: 'dma_unmap', bdf: WIFI_BDF, iova: '0x100000', length: '0x1000' });
+    while (done < n) done += a.applyTlpRun(words, done * 8, n - done);
+    for (let i = half; i < n; i++) b.applyTlpWords(words, i * 8);
+    expect(a.faults.length).toBeGreaterThan(100);
+    expect(a.hazards.length).toBeGreaterThan(10);
+    expect(a.outcomes).toEqual(b.outcomes);
+    expect(a.faults).toEqual(b.faults);
+    expect(a.hazards).toEqual(b.hazards);
+    expect([a.tlps, a.time, a.tlpsByRid[WIFI], a.faultsByRid[WIFI]]).toEqual([
+      b.tlps,
+      b.time,
+      b.tlpsByRid[WIFI],
+      b.faultsByRid[WIFI],
+    ]);
+    expect(iotlb(a, WIFI)).toEqual(iotlb(b, WIFI));
+    const ta = a.driver.unitOfRid.get(WIFI)!.caches.iotlb;
+    const tb = b.driver.unitOfRid.get(WIFI)!.caches.iotlb;
+    expect(ta.e).toEqual(tb.e);
+    expect(ta.staleEvent).toEqual(tb.staleEvent);
+  });
+
+  it('notes every requester ID it counts in ridsSeen, once', () => {
+    const r = mapped();
+    const ring = new Uint32Array(24);
+    rec(ring, 0, 3, WIFI, 0x100000, 'read');
+    rec(ring, 8, 4, 0x0200, 0x100000, 'read'); // another requester
+    rec(ring, 16, 5, WIFI, 0x100000, 'read');
+    r.applyTlpRun(ring, 0, 3);
+    expect(r.ridsSeen).toEqual([WIFI, 0x0200]);
+    for (let i = 0; i < 65536; i++) if (r.tlpsByRid[i]) expect(r.ridsSeen).toContain(i);
+  });
+});

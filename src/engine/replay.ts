@@ -121,6 +121,9 @@ export const DEFAULT_FAULT_IRQ_LATENCY_NS = 2_000;
 const TWO_32 = 2 ** 32;
 /** T, AT, execute and privileged bits of a TLP record's flags word (src/trace/native/tlp-record.ts) */
 const F_SLOW = 0x0ce0_0000;
+/** PASID present, and the access code (3: not a TLP) of a TLP record's flags word */
+const F_PASID = 0x0010_0000;
+const F_ACCESS_MASK = 0x0300_0000;
 
 export class Replay {
   readonly faults: Fault[] = [];
@@ -128,6 +131,12 @@ export class Replay {
   /** per requester ID (the 16-bit ID space; other segments fold in): TLPs and faults */
   readonly tlpsByRid = new Uint32Array(65536);
   readonly faultsByRid = new Uint32Array(65536);
+  /**
+   * The requester IDs (16-bit) this replay has counted in tlpsByRid or faultsByRid, each once, in the order it
+   * first met them (noteRid): their entries are the only nonzero ones, so a checkpoint need not scan 65 536.
+   */
+  readonly ridsSeen: number[] = [];
+  private readonly ridSeen = new Uint8Array(65536);
   /** control events the model answered with an errno */
   readonly rejected: RejectedControl[] = [];
   readonly driver: IntelIommuDriver;
@@ -188,8 +197,22 @@ export class Replay {
     this.quick = !this.privacy.enabled;
   }
 
-  /** The unit translating a requester ID: the one programmed for it, else its segment's include-all unit. */
+  /** Adds a requester ID (its low 16 bits) to ridsSeen unless it is there. */
+  noteRid(rid: number): void {
+    const r = rid & 0xffff;
+    if (this.ridSeen[r] === 0) {
+      this.ridSeen[r] = 1;
+      this.ridsSeen.push(r);
+    }
+  }
+
+  /**
+   * The unit translating a requester ID: the one programmed for it, else its segment's include-all unit.
+   * Every TLP's requester ID comes here before its TLP is counted (the hot paths skip it only for a
+   * requester whose unit it has cached), so it notes the ID in ridsSeen.
+   */
   private unitFor(rid: number, segment = 0): UnitState | null {
+    this.noteRid(rid);
     if (segment === 0) {
       const cached = this.unitOfRid[rid]!;
       if (cached > 0) return this.unitList[cached - 1]!;
@@ -231,6 +254,17 @@ export class Replay {
       return null;
     }
     if (unit.pendingSince >= 0) this.drain(unit, time);
+    // The common case: an untranslated request without T, execute or privileged bits (no TEE-IO check to
+    // make) that is a clean IOTLB hit: nothing to judge, nothing to record. Read from the record in place.
+    if (
+      (flags & F_SLOW) === 0 &&
+      this.quick &&
+      !this.wide(words[w + 6]!) &&
+      unit.translator.hitRecord(words, w)
+    ) {
+      if (this.keepOutcomes) this.outcomes.push(0);
+      return null;
+    }
     const req = this.req;
     req.sid = rid;
     req.pasidPresent = (flags >>> 20) & 1;
@@ -242,15 +276,72 @@ export class Replay {
     req.at = (flags >>> 22) & 3;
     req.exec = (flags >>> 26) & 1;
     req.priv = (flags >>> 27) & 1;
-    // The common case: an untranslated request without T, execute or privileged bits (no TEE-IO check to
-    // make) that is a clean IOTLB hit: nothing to judge, nothing to record.
-    if ((flags & F_SLOW) === 0 && this.quick && !this.wide(req.len) && unit.translator.hit(req)) {
-      if (this.keepOutcomes) this.outcomes.push(0);
-      return null;
-    }
     const f = this.judge(unit, time, (flags >>> 21) & 1);
     if (this.keepOutcomes) this.outcomes.push(f ? f.reason : 0);
     return f;
+  }
+
+  /**
+   * applyTlpWords() over a run of up to `count` records from word offset `at` of `words`, wrapping to 0 at
+   * its end (a ring), in order; stops before a record whose access code is 3 (no TLP has it: the worker
+   * player's marker records) and returns how many records it applied. onPasid, when given, is called with
+   * the PASID of each record that carries one, before it is applied. The same effects as applyTlpWords() on
+   * each record (faults come out in `faults`), with the common case in this loop: a clean IOTLB hit of a
+   * requester whose unit is known, with no DMA-FQ flush due, judged in place (VtdTranslator.hitRecord).
+   */
+  applyTlpRun(
+    words: Uint32Array,
+    at: number,
+    count: number,
+    onPasid: ((pasid: number) => void) | null = null,
+  ): number {
+    const end = words.length;
+    const unitOfRid = this.unitOfRid;
+    const units = this.unitList;
+    const byRid = this.tlpsByRid;
+    const fast = this.quick;
+    const splitWide = this.splitWide;
+    const keep = this.keepOutcomes;
+    let deadline = this.driver.nextFlushDeadline;
+    // this.tlps and this.time of the clean hits, kept here and written back before anything else runs
+    let tlps = this.tlps;
+    let time = this.time;
+    let j = 0;
+    for (; j < count; j++) {
+      const flags = words[at + 3]!;
+      if ((flags & F_ACCESS_MASK) === F_ACCESS_MASK) break;
+      if (onPasid !== null && (flags & F_PASID) !== 0) onPasid(flags & 0xfffff);
+      const t = words[at]! + words[at + 1]! * TWO_32;
+      const ridSeg = words[at + 2]!;
+      // segment 0, unit known, no flush due, no T/AT/execute/privileged bit, no TEE-IO check
+      const u = ridSeg < 0x1_0000 ? unitOfRid[ridSeg]! : 0;
+      let done = false;
+      if (u > 0 && t < deadline && (flags & F_SLOW) === 0 && fast) {
+        const unit = units[u - 1]!;
+        if (unit.pendingSince >= 0) this.drain(unit, t);
+        const len = words[at + 6]!;
+        if (!(splitWide && len > 4 && len <= 8) && unit.translator.hitRecord(words, at)) {
+          time = t;
+          tlps++;
+          byRid[ridSeg]!++;
+          if (keep) this.outcomes.push(0);
+          done = true;
+        }
+      }
+      if (!done) {
+        this.tlps = tlps;
+        this.time = time;
+        this.applyTlpWords(words, at);
+        tlps = this.tlps;
+        time = this.time;
+        deadline = this.driver.nextFlushDeadline;
+      }
+      at += 8;
+      if (at === end) at = 0;
+    }
+    this.tlps = tlps;
+    this.time = time;
+    return j;
   }
 
   /** Applies one event; returns the fault it raised, if any. */

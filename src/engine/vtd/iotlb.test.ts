@@ -89,6 +89,32 @@ describe('TranslationCache: keys and lookups', () => {
     expect([t.level(s), t.firstPage(s)]).toEqual([3, 0x10_0000]); // 2^32 / 4096
   });
 
+  it('hitClean: a cached entry granting every bit of `need` and not stale counts one hit; otherwise nothing', () => {
+    const t = new TranslationCache(64, 4);
+    const R = 1;
+    const W = 2;
+    const U = 8;
+    put(t, 0x80_4020_1000, { perms: R | W | U });
+    put(t, 0x80_4020_2000, { perms: R | U }); // read-only
+    put(t, 0x80_4020_3000, { perms: R | W }); // not user-accessible
+    put(t, 0x80_4060_0000, { level: 2, perms: R | W | U }); // 2 MiB: 0x80_4060_0000..0x80_407f_ffff
+    const hit = (addr: number, need: number, sid = SID): boolean =>
+      t.hitClean(sid, NO_PASID, hiOf(addr), loOf(addr), need);
+    expect(hit(0x80_4020_1abc, R | U)).toBe(true);
+    expect(hit(0x80_4020_1000, R | W | U)).toBe(true); // an atomic needs R and W
+    expect(hit(0x80_4020_2000, R | U)).toBe(true);
+    expect(hit(0x80_4020_2000, W | U)).toBe(false); // no W
+    expect(hit(0x80_4020_3000, R | U)).toBe(false); // no U
+    expect(hit(0x80_407f_f000, W | U)).toBe(true); // the last 4 KiB of the 2 MiB entry
+    expect(hit(0x80_4080_0000, R | U)).toBe(false); // nothing cached there
+    expect(hit(0x80_4020_1000, R | U, SID + 1)).toBe(false); // another source
+    expect([t.hits, t.misses]).toEqual([4, 0]);
+    // marked stale by an unmap without invalidation (page 0x80_4020_1000 / 4096 = 0x804_0201): declined
+    expect(t.markStale(5, 0, 0x804_0201, 1, 7, 100)).toBe(1);
+    expect(hit(0x80_4020_1000, R | U)).toBe(false);
+    expect([t.hits, t.misses]).toEqual([4, 0]);
+  });
+
   it('a full set evicts round robin', () => {
     const t = new TranslationCache(2, 2); // one set of two ways
     put(t, 0x1000);

@@ -168,10 +168,33 @@ export class TranslationCache {
     return s;
   }
 
+  /**
+   * A clean hit: the entry translating the page of addrHi:addrLo for (sid, pasid) grants every permission bit
+   * of `need` and is not stale. Then counts the hit and returns true; else false, counting nothing.
+   */
+  hitClean(sid: number, pasid: number, addrHi: number, addrLo: number, need: number): boolean {
+    let s = this.probe(sid | (1 << 16) | KEY_VALID, pasid, (addrLo >>> 12) | (addrHi << 20), addrHi >>> 12);
+    if (s < 0 && (this.perLevel[2]! | this.perLevel[3]!) !== 0)
+      s = this.findLarge(sid, pasid, addrHi, addrLo);
+    if (s < 0) return false;
+    const data = this.e[s * STRIDE + E_DATA]!;
+    if (((data >>> DATA_PERMS_SHIFT) & need) !== need || (data & DATA_STALE) !== 0) return false;
+    this.hits++;
+    return true;
+  }
+
   /** lookup() without counting: the slot, or -1. The caller counts what it makes of it (hits, misses). */
   find(sid: number, pasid: number, addrHi: number, addrLo: number): number {
-    let s = this.probe(sid | (1 << 16) | KEY_VALID, pasid, (addrLo >>> 12) | (addrHi << 20), addrHi >>> 12);
-    if (s < 0 && this.perLevel[2] !== 0) {
+    const s = this.probe(sid | (1 << 16) | KEY_VALID, pasid, (addrLo >>> 12) | (addrHi << 20), addrHi >>> 12);
+    return s >= 0 || (this.perLevel[2]! | this.perLevel[3]!) === 0
+      ? s
+      : this.findLarge(sid, pasid, addrHi, addrLo);
+  }
+
+  /** find() among 2 MiB and 1 GiB entries (levels 2, then 3): what find() does when level 1 has no entry. */
+  findLarge(sid: number, pasid: number, addrHi: number, addrLo: number): number {
+    let s = -1;
+    if (this.perLevel[2] !== 0) {
       s = this.probe(sid | (2 << 16) | KEY_VALID, pasid, (addrLo >>> 21) | (addrHi << 11), addrHi >>> 21);
     }
     if (s < 0 && this.perLevel[3] !== 0) {

@@ -39,6 +39,7 @@
 //   flushes the whole IOTLB at 1024 entries); scalable-mode spec codes for conditions QEMU never checks.
 // - hit(req) is the replay's shortcut for the common case: true (counting the IOTLB hit) exactly when
 //   translate() would answer STATUS_OK from its IOTLB fast path with no stale entry; otherwise no effect.
+//   hitRecord(words, w) is the same check read straight from a TLP record.
 // - walkDetailed() is the slow path for the UI: same translator without caches (A/D updates off), recording
 //   every entry it reads with its decoded fields.
 
@@ -60,6 +61,7 @@ import {
   PC_ERE,
   PC_SRE,
   STRIDE,
+  type ContextCache,
   type TranslationCache,
   type VtdCaches,
 } from './iotlb';
@@ -532,6 +534,8 @@ export class VtdTranslator {
    * first (reference §12; vtd_do_iommu_translate).
    */
   private readonly ctxGate: boolean;
+  /** The context cache when ctxGate, else null (hitRecord's gate in one load). */
+  private readonly gateCtx: ContextCache | null;
   private readonly pasidDirFpd: boolean;
   private readonly nestedSupported: boolean;
   private readonly fl5Supported: boolean;
@@ -614,6 +618,7 @@ export class VtdTranslator {
     this.caches = options.caches ?? null;
     this.strict = this.caches !== null && this.caches.mode === 'strict';
     this.ctxGate = !this.qemu && this.caches !== null && !this.strict;
+    this.gateCtx = this.ctxGate ? this.caches!.context : null;
     this.tlb = this.caches !== null && !this.strict && this.caches.iotlbEnabled ? this.caches.iotlb : null;
     this.updateAD = options.updateAccessedDirty ?? true;
 
@@ -783,6 +788,35 @@ export class VtdTranslator {
     if (((data >>> DATA_PERMS_SHIFT) & need) !== need || (data & DATA_STALE) !== 0) return false;
     tlb.hits++;
     return true;
+  }
+
+  /**
+   * hit() for the request of the TLP record at words[w..w+7] (src/trace/native/tlp-record.ts: word 2 the
+   * requester ID in bits 0-15, word 3 PASID 0-19, PASID present 20, AT 22-23, access 24-25, execute 26,
+   * privileged 27; words 4-5 the address, word 6 the length), read in place: same answer and the same count as
+   * hit() on the request the replay would build from it (sid = the requester ID), without a request object
+   * (Replay.applyTlpRun's per-record check; small enough for V8 to inline there with TranslationCache.hitClean).
+   */
+  hitRecord(words: Uint32Array, w: number): boolean {
+    const tlb = this.tlb;
+    const flags = words[w + 3]!;
+    const lo = words[w + 4]!;
+    const hi = words[w + 5]!;
+    const len = words[w + 6]!;
+    // untranslated (AT 0), no execute or privileged bit, within one page
+    if (tlb === null || (flags & 0x0cc0_0000) !== 0 || len === 0 || (lo & 0xfff) + len > 0x1000) return false;
+    const withPasid = (flags & 0x10_0000) !== 0;
+    let key = NO_PASID;
+    if (this.scalable) {
+      if (!withPasid) return false;
+      key = flags & 0xf_ffff;
+    } else if ((withPasid && this.cPasidLegacy !== 0) || (hi === 0 && lo >>> 20 === 0xfee)) return false;
+    const sid = words[w + 2]! & 0xffff;
+    const cc = this.gateCtx;
+    if (cc !== null && !cc.valid(sid)) return false;
+    // needOf() | PERM_U, as hit() computes it
+    const a = (flags >>> 24) & 3;
+    return tlb.hitClean(sid, key, hi, lo, (a < 3 ? a + 1 : 3) | PERM_U);
   }
 
   /** The general path: page after page (the first page's IOTLB lookup is skipped when the fast path missed). */

@@ -253,8 +253,14 @@ export class EngineCore {
     r.tlps = c.tlps;
     r.tlpsByRid.fill(0);
     r.faultsByRid.fill(0);
-    for (const [k, v] of c.tlpsByRid) r.tlpsByRid[k] = v;
-    for (const [k, v] of c.faultsByRid) r.faultsByRid[k] = v;
+    for (const [k, v] of c.tlpsByRid) {
+      r.tlpsByRid[k] = v;
+      r.noteRid(k);
+    }
+    for (const [k, v] of c.faultsByRid) {
+      r.faultsByRid[k] = v;
+      r.noteRid(k);
+    }
     r.faults.length = 0;
     r.hazards.length = 0;
     r.rejected.length = 0;
@@ -282,9 +288,11 @@ export class EngineCore {
 
   private capture(offset: number, time: number): Checkpoint {
     const r = this.replay;
+    // the nonzero entries, in index order: only requester IDs the replay has met can have one
+    const seen = [...r.ridsSeen].sort((x, y) => x - y);
     const sparse = (a: Uint32Array): [number, number][] => {
       const out: [number, number][] = [];
-      for (let i = 0; i < a.length; i++) if (a[i]) out.push([i, a[i]!]);
+      for (const i of seen) if (a[i]) out.push([i, a[i]!]);
       return out;
     };
     const tdisp: Checkpoint['tdisp'] = [];

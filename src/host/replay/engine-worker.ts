@@ -1,5 +1,5 @@
 // The engine worker: consumes TLP records from the SharedArrayBuffer ring in place and applies them
-// with Replay.applyTlpWords (through EngineCore: no allocation per TLP, no BigInt), takes the queue
+// with Replay.applyTlpRun, run by run between markers (no allocation per TLP, no BigInt), takes the queue
 // item a marker record stands for from the item port (receiveMessageOnPort: synchronous, in order),
 // and answers the controller's commands: play (as fast as possible or paced at ×speed of trace time),
 // pause, step N events, seek to a time, speed. It waits on the ring (Atomics.wait) only when the ring
@@ -25,8 +25,14 @@ import {
 } from './protocol';
 
 const TWO_32 = 2 ** 32;
-const F_PASID_PRESENT = 1 << 20;
 const MAX_PACED_WAIT_MS = 250;
+/**
+ * Slots of the ring this worker creates for each run: four times protocol.ts's RING_CAPACITY (2 MiB). The
+ * decoder, woken once a quarter is free, then refills 16 384 records at a time, while three quarters are
+ * left to apply: fewer wakes (each one a syscall here, and on a busy machine the decoder taking this CPU)
+ * and more slack before the ring runs empty.
+ */
+const RING_RECORDS = RING_CAPACITY * 4;
 
 export function runEngineWorker(d: EngineData): void {
   const o = d.options;
@@ -54,6 +60,8 @@ export function runEngineWorker(d: EngineData): void {
   const nap = new Int32Array(new SharedArrayBuffer(4));
   const snapEveryMs = 1000 / o.snapshotsPerSecond;
 
+  /** records applied between two releases of ring slots (see work()) */
+  const releaseEvery = RING_RECORDS >>> 2;
   let generation = 0;
   let consumer: RingConsumer = null!;
   let words: Uint32Array = null!;
@@ -97,7 +105,7 @@ export function runEngineWorker(d: EngineData): void {
 
   function startRun(fromOffset: number): void {
     generation++;
-    const ring = createRing(RING_CAPACITY);
+    const ring = createRing(RING_RECORDS);
     consumer = new RingConsumer(ring);
     words = consumer.words;
     queue = [];
@@ -158,29 +166,30 @@ export function runEngineWorker(d: EngineData): void {
    */
   let consumed = 0;
   let applied = 0;
+  /** the aggregates count TLPs per PASID (core.agg changes when a checkpoint's counts return) */
+  const countPasid = (pasid: number): void => core.agg.pasidTlp(pasid);
   function apply(n: number, limit: number, maxEvents: number): boolean {
     consumed = 0;
     applied = 0;
     if (limit === Infinity && maxEvents === Infinity) {
-      // The hot loop: EngineCore.tlp inlined, the slot offset stepped instead of recomputed.
+      // The hot loop: runs of TLPs go to Replay.applyTlpRun (which stops at a marker), markers to the
+      // item queue; the slot offset is stepped instead of recomputed.
       let markers = 0;
       let controls = 0;
-      const replay = core.replay;
-      let agg = core.agg;
       const end = words.length;
       let at = consumer.slot(0);
-      for (let j = 0; j < n; j++) {
-        const f = words[at + 3]!;
-        if ((f & MARK_MASK) !== MARK_ITEM) {
-          replay.applyTlpWords(words, at);
-          if (f & F_PASID_PRESENT) agg.pasidTlp(f & 0xfffff);
-        } else {
-          markers++;
-          const it = nextItem();
-          if (it.kind === 'chunk') chunkOffset = it.offset;
-          if (core.item(it)) controls++;
-          agg = core.agg; // a chunk start may restore a checkpoint's counts
-        }
+      let j = 0;
+      while (j < n) {
+        const k = core.replay.applyTlpRun(words, at, n - j, countPasid);
+        j += k;
+        at += k * 8;
+        if (at >= end) at -= end;
+        if (j === n) break;
+        markers++;
+        const it = nextItem();
+        if (it.kind === 'chunk') chunkOffset = it.offset;
+        if (core.item(it)) controls++; // a chunk start may restore a checkpoint's counts (core.agg)
+        j++;
         at += 8;
         if (at === end) at = 0;
       }
@@ -238,6 +247,10 @@ export function runEngineWorker(d: EngineData): void {
         ended();
         return;
       }
+      // At most a quarter of the ring at a time, released as soon as it is applied: the decoder (woken
+      // once a quarter is free) refills the ring while this thread goes on with the rest, instead of
+      // finding it nearly empty after one release of everything and leaving this thread to wait for it.
+      if (n > releaseEvery) n = releaseEvery;
       const paced = seekUntil === null && stepsLeft === 0 && speed > 0;
       const limit =
         seekUntil !== null
