@@ -414,6 +414,11 @@ export class ContextCache {
   readonly entryAddr: Float64Array;
   hits = 0;
   misses = 0;
+  /**
+   * Told of every invalidation: sid -1 for a global (or domain-selective) one, else the source id and
+   * function mask of a device-selective one (the 'qemu-7.2' translator re-decides pass-through then).
+   */
+  onInvalidate: ((sid: number, fm: number) => void) | null = null;
 
   constructor(entries = 4096) {
     log2Exact('ContextCache entries', entries);
@@ -481,6 +486,7 @@ export class ContextCache {
       this.tag.fill(-1);
       this.gen = 1;
     }
+    this.onInvalidate?.(-1, 0);
   }
 
   /**
@@ -497,6 +503,7 @@ export class ContextCache {
         n++;
       }
     }
+    this.onInvalidate?.(sid, fm);
     return n;
   }
 }

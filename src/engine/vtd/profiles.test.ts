@@ -561,12 +561,33 @@ describe('§12 pass-through decided when translation is enabled (QEMU vtd_switch
     expect(outcome(xl(tr, at(0x80_4020_1000)))).toBe('ok 0x5000');
   });
 
-  it.todo(
-    'qemu-7.2: the same sequence keeps passing through (ok 0x8040201000) until a context-cache invalidation, ' +
-      'DMAR enable or root-table set; translate.ts decides pass-through per request from the PASID entry ' +
-      '(or context TT) under both profiles: it needs a per-source pass-through latch set at enable / context-' +
-      'cache invalidation (iotlb.ts ContextCache) that the qemu-7.2 profile consults before the PASID cache',
-  );
+  it('qemu-7.2: the same sequence keeps passing through until a context-cache invalidation', () => {
+    const s = scalable({ rid: { pgtt: PGTT_PT } });
+    const caches = new VtdCaches();
+    const tr = s.mkWith('qemu-7.2', caches); // translation enabled: pass-through latched for the device
+    s.sl.map(0x80_4020_1000n, 0x5000n, 0x1000n, RW);
+    const steps = [outcome(xl(tr, at(0x80_4020_1000)))];
+    s.b.setPasidEntry(s.dir, 0, pasidEntry({ pgtt: PGTT_SL, did: 7, aw: 2, slptptr: s.sl.root }));
+    caches.pasid.invalidate(7, 0); // a no-op for QEMU 7.2's address-space choice
+    caches.iotlb.invalidateDomain(7);
+    steps.push(outcome(xl(tr, at(0x80_4020_1000))));
+    caches.context.invalidateDevice(SID, 0); // vtd_switch_address_space: decided again
+    steps.push(outcome(xl(tr, at(0x80_4020_1000))));
+    expect(steps).toEqual(['ok 0x8040201000', 'ok 0x8040201000', 'ok 0x5000']);
+  });
+
+  it('qemu-7.2: a device that was not passing through at the last decision switches per request, like the spec', () => {
+    const s = scalable({ rid: { pgtt: PGTT_SL } });
+    const caches = new VtdCaches();
+    const tr = s.mkWith('qemu-7.2', caches);
+    s.sl.map(0x80_4020_1000n, 0x5000n, 0x1000n, RW);
+    const steps = [outcome(xl(tr, at(0x80_4020_1000)))];
+    s.b.setPasidEntry(s.dir, 0, pasidEntry({ pgtt: PGTT_PT, did: 7, aw: 2, slptptr: s.sl.root }));
+    caches.pasid.invalidate(7, 0);
+    caches.iotlb.invalidateDomain(7);
+    steps.push(outcome(xl(tr, at(0x80_4020_1000))));
+    expect(steps).toEqual(['ok 0x5000', 'ok 0x8040201000']);
+  });
 });
 
 describe('§12 fault recording: one record, PASID field 0xFFFF with PP=0, 8-byte DMAs split in two', () => {

@@ -37,6 +37,9 @@
 // - Where this model departs from QEMU on purpose: the first-level canonical width comes from the paging
 //   mode (48/57 bits; QEMU derives it from the PASID entry's AW); a full IOTLB set evicts one entry (QEMU
 //   flushes the whole IOTLB at 1024 entries); scalable-mode spec codes for conditions QEMU never checks.
+// - 'qemu-7.2' (with caches) latches pass-through per source at enable and at context-cache invalidations
+//   (QEMU vtd_switch_address_space): a latched device is untranslated until the next one, whatever its
+//   entries say meanwhile. Without caches, and under 'vtd-spec', pass-through is decided per request.
 // - hit(req) is the replay's shortcut for the common case: true (counting the IOTLB hit) exactly when
 //   translate() would answer STATUS_OK from its IOTLB fast path with no stale entry; otherwise no effect.
 //   hitRecord(words, w) is the same check read straight from a TLP record.
@@ -534,6 +537,13 @@ export class VtdTranslator {
    * first (reference §12; vtd_do_iommu_translate).
    */
   private readonly ctxGate: boolean;
+  /**
+   * 'qemu-7.2' with caches: per source id, 1 when pass-through was decided at the last enable (construction)
+   * or context-cache invalidation covering it (QEMU vtd_switch_address_space → vtd_dev_pt_enabled): such a
+   * device DMAs through QEMU's nodmar region, untranslated, whatever its entries say now. Null otherwise
+   * (the spec, and QEMU itself for a device not latched, decide pass-through per request).
+   */
+  private readonly ptLatch: Uint8Array | null;
   /** The context cache when ctxGate, else null (hitRecord's gate in one load). */
   private readonly gateCtx: ContextCache | null;
   private readonly pasidDirFpd: boolean;
@@ -620,6 +630,7 @@ export class VtdTranslator {
     this.ctxGate = !this.qemu && this.caches !== null && !this.strict;
     this.gateCtx = this.ctxGate ? this.caches!.context : null;
     this.tlb = this.caches !== null && !this.strict && this.caches.iotlbEnabled ? this.caches.iotlb : null;
+    this.ptLatch = this.qemu && this.caches !== null ? new Uint8Array(65536) : null;
     this.updateAD = options.updateAccessedDirty ?? true;
 
     // Second-level masks (QEMU VTD_SPTE_*_RSVD_MASK; VTD_SL_IGN_COM = bits 63, 61:52 ignored; TM reserved).
@@ -694,6 +705,49 @@ export class VtdTranslator {
     this.nestedSupported = !this.qemu && regs.ecap.nest && regs.ecap.flts && regs.ecap.slts;
     this.fl5Supported = !this.qemu && regs.cap.fl5lp;
     this.atsNoRecord = this.qemu ? 0 : 1;
+    if (this.ptLatch !== null) {
+      const cc = this.caches!.context;
+      const before = cc.onInvalidate;
+      cc.onInvalidate = (sid, fm) => {
+        before?.(sid, fm);
+        this.latchPassThrough(sid, fm);
+      };
+      this.latchPassThrough(-1, 0); // translation enabled
+    }
+  }
+
+  /**
+   * 'qemu-7.2': decides pass-through again for every source (sid -1) or for the sources a device-selective
+   * context-cache invalidation names (function mask fm), from the tables as they are now, as QEMU's
+   * vtd_switch_address_space does: a present context entry whose request without PASID passes through
+   * (legacy TT=2, scalable RID_PASID entry PGTT=100). The tables are read by a translator without caches.
+   */
+  private latchPassThrough(sid: number, fm: number): void {
+    const latch = this.ptLatch!;
+    const ignore = [0, 4, 6, 7][fm & 3]!;
+    const probe = new VtdTranslator(this.mem, this.regs, {
+      profile: 'qemu-7.2',
+      caches: null,
+      updateAccessedDirty: false,
+    });
+    const req = createRequest({ len: 4 });
+    const out = createResult();
+    for (let bus = 0; bus < 256; bus++) {
+      if (sid >= 0 && bus !== sid >>> 8) continue;
+      const re = this.rootTable + bus * 16;
+      const present =
+        (this.mem.readLo(re) & 1) !== 0 || (this.scalable && (this.mem.readLo(re + 8) & 1) !== 0);
+      for (let devfn = 0; devfn < 256; devfn++) {
+        const s = (bus << 8) | devfn;
+        if (sid >= 0 && (s | ignore) !== (sid | ignore)) continue;
+        if (!present) {
+          latch[s] = 0;
+          continue;
+        }
+        req.sid = s;
+        latch[s] = probe.translate(req, out) === STATUS_OK && out.pgtt === PGTT_PT ? 1 : 0;
+      }
+    }
   }
 
   /** Translates req into out; returns out.status. */
@@ -711,7 +765,11 @@ export class VtdTranslator {
         } else if ((req.pasidPresent === 0 || this.cPasidLegacy === 0) && (hi !== 0 || lo >>> 20 !== 0xfee)) {
           key = NO_PASID;
         }
-        if (key >= 0 && (!this.ctxGate || this.caches!.context.valid(req.sid & 0xffff))) {
+        if (
+          key >= 0 &&
+          (!this.ctxGate || this.caches!.context.valid(req.sid & 0xffff)) &&
+          (this.ptLatch === null || this.ptLatch[req.sid & 0xffff] === 0)
+        ) {
           const slot = tlb.lookup(req.sid & 0xffff, key, hi, lo);
           if (slot < 0) {
             this.tlbMissed = 1;
@@ -779,6 +837,7 @@ export class VtdTranslator {
       key = NO_PASID;
     }
     if (this.ctxGate && !this.caches!.context.valid(req.sid & 0xffff)) return false;
+    if (this.ptLatch !== null && this.ptLatch[req.sid & 0xffff] === 1) return false;
     const slot = tlb.find(req.sid & 0xffff, key, hi, lo);
     if (slot < 0) return false;
     const data = tlb.e[slot * STRIDE + E_DATA];
@@ -814,6 +873,7 @@ export class VtdTranslator {
     const sid = words[w + 2]! & 0xffff;
     const cc = this.gateCtx;
     if (cc !== null && !cc.valid(sid)) return false;
+    if (this.ptLatch !== null && this.ptLatch[sid] === 1) return false;
     // needOf() | PERM_U, as hit() computes it
     const a = (flags >>> 24) & 3;
     return tlb.hitClean(sid, key, hi, lo, (a < 3 ? a + 1 : 3) | PERM_U);
@@ -965,6 +1025,10 @@ export class VtdTranslator {
       return this.fault(this.cPasidLegacy, STAGE_REQUEST, -1);
     }
     if (hi === 0 && lo >>> 20 === 0xfee) return this.interrupt();
+    if (this.ptLatch !== null && this.ptLatch[sid] === 1) {
+      this.pgttCur = PGTT_PT; // QEMU: latched pass-through, the nodmar region
+      return this.identity(PERM_R | PERM_W | PERM_U);
+    }
     this.keyPasid = NO_PASID;
     const tlb = this.tlb;
     // QEMU looks the IOTLB up before anything else; under the spec profile ATS requests are gated first.
@@ -1080,6 +1144,10 @@ export class VtdTranslator {
     this.pasidCur = pasid;
     this.pgttCur = 0;
     if (!withPasid && hi === 0 && lo >>> 20 === 0xfee) return this.interrupt();
+    if (!withPasid && this.ptLatch !== null && this.ptLatch[sid] === 1) {
+      this.pgttCur = PGTT_PT; // QEMU: latched pass-through, the nodmar region
+      return this.identity(PERM_R | PERM_W | PERM_U);
+    }
     if (req.at === AT_TRANSLATED && this.qemu) {
       // QEMU vtd_iommu_translate: translated requests in scalable mode are identity without PASID, refused with.
       if (!withPasid) return this.identity(PERM_R | PERM_W | PERM_U);
