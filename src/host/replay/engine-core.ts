@@ -142,6 +142,9 @@ export class EngineCore {
       }
       case 'observed':
         if (!this.warmTo) {
+          // the model's faults so far first: the agreement settles by trace time, and a batch's faults are
+          // otherwise folded only at its end, after later observed faults may have settled earlier ones
+          this.fold();
           this.agreement.onObserved(it.time, it.event, it.origin);
           this.observed++;
         }

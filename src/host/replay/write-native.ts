@@ -215,9 +215,13 @@ export class ImportConverter {
 
   private fault(f: ObservedFault): void {
     const time = this.time(f.time, f.clock);
-    // QEMU reports the fault of a DMA its model saw, and prints no translate line for it: the DMA
-    // itself becomes a TLP record, so that the replay judges it too.
-    if (f.origin === 'qemu' && f.address !== null && (f.access === 'read' || f.access === 'write')) {
+    // A fault line is the trace of a DMA: QEMU reports the fault of a DMA its model saw and prints no
+    // translate line for it, and an Intel DMAR fault line in a kernel log names the requester, the access
+    // and the faulting page. That DMA becomes a TLP record (4 bytes at the address printed), so that the
+    // replay judges it too and the agreement compares like with like. AMD-Vi and SMMU faults are not
+    // replayed (the lab translates through a VT-d model), nor interrupt-remapping faults (not DMA).
+    const dma = f.origin === 'qemu' || f.source === 'intel';
+    if (dma && f.address !== null && (f.access === 'read' || f.access === 'write')) {
       const b = f.bdf ? parseBdf(f.bdf) : null;
       const requester = f.sid ?? (b ? rid(b) : null);
       if (requester !== null) {
