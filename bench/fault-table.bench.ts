@@ -113,32 +113,75 @@ async function uiTrace(tlps: number): Promise<{ path: string; generatedIn: numbe
   return { path, generatedIn: ms(t0) / 1000 };
 }
 
-/** Runs in the page: scrolls the fault grid every frame for `frames` frames; returns the frame deltas. */
+/**
+ * Runs in the page: scrolls the fault grid every frame for `frames` frames. Returns the frame deltas
+ * (requestAnimationFrame to requestAnimationFrame), the main thread's long tasks (> 50 ms, from a
+ * PerformanceObserver) while it scrolled, and per frame the time from the grid's scroll event to the
+ * next requestAnimationFrame callback: the table's own synchronous update (its scroll handler and the
+ * Svelte flush it causes; page answers from the host land in tasks of their own, counted as long tasks
+ * when they are long), and how many shown rows were still placeholders when the frame was painted.
+ */
 const SCROLL_SCRIPT = (mode: 'steady' | 'jump', frames: number): string => `
 new Promise((resolve) => {
   const grid = document.querySelector('[data-testid="fault-grid"]');
   const max = grid.scrollHeight - grid.clientHeight;
   const deltas = [];
+  const updates = [];
+  const longTasks = [];
+  let blank = 0;
+  const obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) longTasks.push(e.duration); });
+  try { obs.observe({ type: 'longtask', buffered: false }); } catch {}
+  let scrolledAt = -1;
+  const onScroll = () => { if (scrolledAt < 0) scrolledAt = performance.now(); };
+  window.addEventListener('scroll', onScroll, true);
   let last = performance.now();
   let n = 0;
   let seed = 7;
   function frame(now) {
+    if (scrolledAt >= 0) updates.push(performance.now() - scrolledAt);
+    scrolledAt = -1;
     deltas.push(now - last);
     last = now;
+    if (n > 2) for (const r of grid.querySelectorAll('[data-testid="fault-row"]')) if (r.childElementCount === 1 && !r.querySelector('[data-testid="fault-row-skipped"]')) blank++;
     if (${JSON.stringify(mode)} === 'steady') grid.scrollTop = Math.min(max, grid.scrollTop + 3 * grid.clientHeight);
     else { seed = (seed * 1103515245 + 12345) % 2147483648; grid.scrollTop = (seed / 2147483648) * max; }
     if (++n < ${frames}) requestAnimationFrame(frame);
-    else resolve(deltas.slice(2));
+    else setTimeout(() => {
+      obs.disconnect();
+      window.removeEventListener('scroll', onScroll, true);
+      resolve({ deltas: deltas.slice(2), updates: updates.slice(2), longTasks, blank });
+    }, 100);
   }
   requestAnimationFrame(frame);
 })`;
+
+export interface FrameFigures {
+  mode: string;
+  p50: number;
+  p95: number;
+  max: number;
+  count: number;
+  /** frames longer than 17 ms (a 60 Hz frame missed) */
+  dropped: number;
+  longTasks: number;
+  longTaskMs: number;
+  /** the table's synchronous update per frame (scroll event to the next rAF), ms */
+  updateP50: number;
+  updateP95: number;
+  updateMax: number;
+  /** placeholder rows seen at frame time, summed over the frames */
+  blankRows: number;
+}
 
 export interface FaultTableUiResult {
   rows: number;
   generatedIn: number | null;
   replaySeconds: number;
-  frames: { mode: string; p50: number; p95: number; max: number; count: number }[];
+  frames: FrameFigures[];
 }
+
+const pct = (d: number[], p: number): number =>
+  d.length ? d[Math.min(d.length - 1, Math.floor(p * d.length))]! : 0;
 
 export async function runFaultTableUiBench(
   tlps = Number(process.env['IOMMU_LAB_BENCH_UI_FAULT_TLPS'] ?? 20_000_000),
@@ -160,12 +203,35 @@ export async function runFaultTableUiBench(
     const replaySeconds = ms(t0) / 1000;
     await page.locator('[data-testid="fault-row"] .c-addr').first().waitFor();
     const rows = Number(await page.getByTestId('fault-count').textContent());
-    const frames: FaultTableUiResult['frames'] = [];
+    const frames: FrameFigures[] = [];
+    // IOMMU_LAB_BENCH_TRACE=file.json: a Chromium performance trace of the scrolling (chrome://tracing)
+    const tracePath = process.env['IOMMU_LAB_BENCH_TRACE'];
+    if (tracePath) await browser.startTracing(page, { path: tracePath, screenshots: false });
     for (const mode of ['steady', 'jump'] as const) {
-      const d = ((await page.evaluate(SCROLL_SCRIPT(mode, 300))) as number[]).sort((a, b) => a - b);
-      const at = (p: number): number => d[Math.min(d.length - 1, Math.floor(p * d.length))]!;
-      frames.push({ mode, p50: at(0.5), p95: at(0.95), max: d[d.length - 1]!, count: d.length });
+      const r = (await page.evaluate(SCROLL_SCRIPT(mode, 300))) as {
+        deltas: number[];
+        updates: number[];
+        longTasks: number[];
+        blank: number;
+      };
+      const d = r.deltas.sort((a, b) => a - b);
+      const u = r.updates.sort((a, b) => a - b);
+      frames.push({
+        mode,
+        p50: pct(d, 0.5),
+        p95: pct(d, 0.95),
+        max: d[d.length - 1]!,
+        count: d.length,
+        dropped: d.filter((x) => x > 17).length,
+        longTasks: r.longTasks.length,
+        longTaskMs: r.longTasks.reduce((a, b) => a + b, 0),
+        updateP50: pct(u, 0.5),
+        updateP95: pct(u, 0.95),
+        updateMax: u[u.length - 1] ?? 0,
+        blankRows: r.blank,
+      });
     }
+    if (tracePath) await browser.stopTracing();
     return { rows, generatedIn: trace.generatedIn, replaySeconds, frames };
   } finally {
     await browser.close();
@@ -174,9 +240,14 @@ export async function runFaultTableUiBench(
 }
 
 /** Prints the Node figures, and the Chromium ones when `ui`. */
-export async function printFaultTableBench(log: (s: string) => void, ui: boolean): Promise<void> {
-  for (const r of runFaultQueryBench())
-    log(`  ${r.name.padEnd(44)} ${r.ms.toFixed(0).padStart(6)} ms  (${r.result})`);
+export async function printFaultTableBench(
+  log: (s: string) => void,
+  ui: boolean,
+  node = true,
+): Promise<void> {
+  if (node)
+    for (const r of runFaultQueryBench())
+      log(`  ${r.name.padEnd(44)} ${r.ms.toFixed(0).padStart(6)} ms  (${r.result})`);
   if (!ui) {
     log('  (IOMMU_LAB_BENCH_UI=1 also times frames while scrolling a ~10 M-row fault table in Chromium)');
     return;
@@ -192,6 +263,11 @@ export async function printFaultTableBench(log: (s: string) => void, ui: boolean
     log(
       `  scrolling (${f.mode === 'steady' ? '3 screens a frame' : 'a random place each frame'}): frame ` +
         `p50 ${f.p50.toFixed(1)} ms, p95 ${f.p95.toFixed(1)} ms, max ${f.max.toFixed(1)} ms (${f.count} frames)`,
+    );
+    log(
+      `    ${f.dropped} frames > 17 ms; ${f.longTasks} long tasks (${f.longTaskMs.toFixed(0)} ms); table update ` +
+        `per frame p50 ${f.updateP50.toFixed(1)} ms, p95 ${f.updateP95.toFixed(1)} ms, max ${f.updateMax.toFixed(1)} ms; ` +
+        `${f.blankRows} placeholder rows seen`,
     );
   }
 }

@@ -2,7 +2,9 @@
 // asserts a timing. Built to out/bench/run.js by vite.bench.config.ts (Node 20 runs no TypeScript),
 // with the replay player's worker entries beside it (out/bench/replay-*.js).
 // Environment: IOMMU_LAB_BENCH_TLPS (default 50 000 000) sizes the replay trace;
-// IOMMU_LAB_BENCH_100M=1 adds the 100 M-record peak-RSS check (slow: a 3 GiB trace).
+// IOMMU_LAB_BENCH_100M=1 adds the 100 M-record peak-RSS check (slow: a 3 GiB trace);
+// IOMMU_LAB_BENCH_ONLY=fault-table runs only the fault table's benches (=fault-table-ui: only its
+// Chromium part, with IOMMU_LAB_BENCH_UI=1).
 import { cpus, totalmem } from 'node:os';
 import { runReplayBench, type ReplayBenchResult } from './replay.bench';
 import { runRingBench } from './ring.bench';
@@ -14,6 +16,14 @@ const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(
   `IOMMU Lab benchmarks — ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
 );
+const only = process.env.IOMMU_LAB_BENCH_ONLY;
+if (only === 'fault-table' || only === 'fault-table-ui') {
+  console.log('');
+  console.log('Fault table:');
+  await printFaultTableBench(console.log, process.env.IOMMU_LAB_BENCH_UI === '1', only === 'fault-table');
+  process.exit(0);
+}
+
 console.log('');
 console.log('VT-d translation, one thread:');
 for (const { name, perSecond, iotlbHitRate } of runTranslateBench()) {
