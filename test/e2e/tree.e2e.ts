@@ -1,8 +1,8 @@
 // The platform tree in Chromium through the web host, on the TEE-IO sample and its assignment trace
 // (test/fixtures/tee-io-assign.trace.jsonl): one scalable unit with groups 0..2 at boot, keyboard
-// navigation (roving tabindex, Left collapses, Right expands then enters, Enter selects), and after
-// playing the trace the NIC's group owned by user space on a nested domain with PASID 1 attached and
-// its TDISP interface running.
+// navigation (roving tabindex, Left collapses, Right expands then enters, Enter selects, type-ahead),
+// a device picked in the address map revealed in the tree, and after playing the trace the NIC's
+// group owned by user space on a nested domain with PASID 1 attached and its TDISP interface running.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, launchBrowser, serve, type Served } from './browser';
@@ -72,6 +72,27 @@ describe('platform tree', () => {
     // Left goes to the parent (a device without PASIDs has nothing to collapse), Home to the first node
     await page.keyboard.press('ArrowLeft');
     expect(await focusedKey()).toBe('g:0');
+    await page.keyboard.press('Home');
+    expect(await focusedKey()).toBe('u:dmar0');
+
+    // type-ahead: a letter moves to the next visible node whose name starts with it, the same letter
+    // again to the one after; a word (after a pause) to the node it starts (a device's name)
+    await page.keyboard.press('g');
+    expect(await focusedKey()).toBe('g:0');
+    await page.keyboard.press('g');
+    expect(await focusedKey()).toBe('g:1');
+    await page.waitForTimeout(600);
+    await page.keyboard.type('conn');
+    expect(await focusedKey()).toBe('d:0000:16:00.0');
+    // a device selected elsewhere (the address map's picker) is revealed: its collapsed group expands
+    await page.keyboard.press('ArrowLeft'); // to group 2
+    await page.keyboard.press('ArrowLeft'); // collapsed
+    const group2 = tree.getByRole('treeitem', { name: /^Group 2,/ });
+    expect(await group2.getAttribute('aria-expanded')).toBe('false');
+    await page.getByTestId('amap-device').selectOption('0000:16:00.0');
+    await expect.poll(() => group2.getAttribute('aria-expanded')).toBe('true');
+    expect(await tree.locator('[data-key="d:0000:16:00.0"]').getAttribute('aria-selected')).toBe('true');
+    await unit.focus();
     await page.keyboard.press('Home');
     expect(await focusedKey()).toBe('u:dmar0');
 

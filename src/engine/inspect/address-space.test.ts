@@ -3,7 +3,17 @@
 // leaves wherever iova, pa and the remaining length are 2 MiB aligned (superpages allowed), 4 KiB
 // leaves elsewhere; adjacent leaves merge only with equal permissions, page size and creating event.
 import { describe, expect, it } from 'vitest';
-import { addressSpace, bucketFaults, faultMarksFromRanges, outputPrivacy } from './address-space';
+import { PagingDomain, type NestedDomain } from '../iommu/domain';
+import { PhysMem } from '../mem/phys-mem';
+import { FlPageTable } from '../vtd/fl-pagetable';
+import { SlPageTable } from '../vtd/sl-pagetable';
+import {
+  addressSpace,
+  bucketFaults,
+  domainRanges,
+  faultMarksFromRanges,
+  outputPrivacy,
+} from './address-space';
 import { ctl, dma, testReplay } from './testing';
 import { inspect } from './index';
 
@@ -195,5 +205,189 @@ describe('fault buckets', () => {
       ['0x0', '0xffffffff', 'private'],
       ['0x100000000', '0xffffffffffff', 'shared'],
     ]);
+  });
+});
+
+describe('nested domains', () => {
+  // A hand-built nested domain: a user stage-1 (first-level table, IOVA → GPA) over a NEST_PARENT
+  // stage-2 (second-level table, GPA → HPA). PhysMem hands out frames from 0x1_0000_0000, so both
+  // tables live in the first 2 MiB there, which stage 2 maps 1:1 (the stage-1 table pointer and its
+  // entries are GPAs). Stage-1 and stage-2 leaves below are 4 KiB unless 2 MiB-aligned and long.
+  function build() {
+    const mem = new PhysMem();
+    const sl = new SlPageTable(mem, { levels: 4, superpages: { mib2: true, gib1: false } });
+    const fl = new FlPageTable(mem, { levels: 4, superpages: { mib2: true, gib1: false } });
+    const origin = { current: { event: '', time: 0 } };
+    const ops = {
+      root: sl.root,
+      map: (iova: bigint, pa: bigint, size: bigint, prot: { read: boolean; write: boolean }) => {
+        const r = sl.map(iova, pa, size, prot);
+        if (!r.ok) throw new Error(r.reason);
+        return null;
+      },
+      unmap: (iova: bigint, size: bigint) => sl.unmap(iova, size),
+    };
+    const parent = new PagingDomain(6, 'unmanaged', ops, 48, { nestParent: true, pasid: false }, origin);
+    const s2 = (event: string, gpa: number, len: number, hpa: number, write = true): void => {
+      origin.current = { event, time: 0 };
+      expect(parent.map(BigInt(gpa), BigInt(hpa), BigInt(len), { read: true, write })).toBeNull();
+    };
+    const s1 = (iova: number, len: number, gpa: number, write: boolean, execute: boolean): void => {
+      expect(fl.map(BigInt(iova), BigInt(gpa), BigInt(len), { write, user: true, execute }).ok).toBe(true);
+    };
+    s2('tables', 0x1_0000_0000, 0x20_0000, 0x1_0000_0000); // one 2 MiB leaf, 1:1
+    s2('B', 0x4000_0000, 0x1000, 0x8_0000_0000);
+    s2('C', 0x4000_1000, 0x1000, 0x8_0000_1000, false); // read-only in stage 2
+    s2('D', 0x4020_0000, 0x20_0000, 0x9_0000_0000); // 2 MiB leaf
+    s2('G', 0x6000_0000, 0x2000, 0xa_0000_0000); // two 4 KiB leaves, HPAs contiguous
+    s1(0x1_0000, 0x3000, 0x4000_0000, true, true); // 3 × 4 KiB: over B, C, and a stage-2 hole
+    s1(0x20_0000, 0x40_0000, 0x4020_0000, false, false); // 2 × 2 MiB read-only, XD: over D, a hole
+    s1(0x4000_0000, 0x20_0000, 0x6000_0000, true, true); // one 2 MiB leaf over G's 4 KiB pages
+    const nested: NestedDomain = {
+      id: 7,
+      type: 'nested',
+      parent,
+      s1: { flags: 0, pgtblAddr: BigInt(fl.root), addrWidth: 48 },
+    };
+    return { mem, nested, fl };
+  }
+
+  const rights = (read: boolean, write: boolean, execute: boolean) => ({ read, write, execute });
+  const none = { origin: null, originTime: null, output: null };
+
+  it('gives each stage-1 range its GPA, the HPA stage 2 maps it to, and both stages’ rights', () => {
+    const { mem, nested, fl } = build();
+    const v = domainRanges(mem, nested, 48, null);
+    expect(v.addressWidth).toBe(48);
+    expect(v.note).toBe(
+      `nested: stage 1 at 0x${fl.root.toString(16)} (IOVA → GPA) over stage-2 domain 6 (GPA → HPA); ` +
+        'effective rights are the intersection of both stages',
+    );
+    const RWX = rights(true, true, true);
+    const s2rw = { read: true, write: true };
+    expect(v.ranges).toEqual([
+      // IOVA 0x10000 → GPA 0x40000000 → (B) HPA 0x800000000: RW in both, X (no XD) with stage-2 R
+      {
+        start: '0x10000',
+        end: '0x10fff',
+        pa: '0x800000000',
+        ...RWX,
+        pageSize: 0x1000,
+        ...none,
+        nested: { gpa: '0x40000000', s2Mapped: true, s1: RWX, s2: s2rw, s1PageSize: 0x1000 },
+      },
+      // → (C) stage 2 read-only: W = W1 & W2 = false; a range of its own
+      {
+        start: '0x11000',
+        end: '0x11fff',
+        pa: '0x800001000',
+        ...rights(true, false, true),
+        pageSize: 0x1000,
+        ...none,
+        nested: {
+          gpa: '0x40001000',
+          s2Mapped: true,
+          s1: RWX,
+          s2: { read: true, write: false },
+          s1PageSize: 0x1000,
+        },
+      },
+      // GPA 0x40002000: no stage-2 entry, nothing reachable
+      {
+        start: '0x12000',
+        end: '0x12fff',
+        pa: '',
+        ...rights(false, false, false),
+        pageSize: 0x1000,
+        ...none,
+        nested: { gpa: '0x40002000', s2Mapped: false, s1: RWX, s2: null, s1PageSize: 0x1000 },
+      },
+      // first 2 MiB stage-1 leaf (R, XD) over D's 2 MiB leaf
+      {
+        start: '0x200000',
+        end: '0x3fffff',
+        pa: '0x900000000',
+        ...rights(true, false, false),
+        pageSize: 0x200000,
+        ...none,
+        nested: {
+          gpa: '0x40200000',
+          s2Mapped: true,
+          s1: rights(true, false, false),
+          s2: s2rw,
+          s1PageSize: 0x200000,
+        },
+      },
+      // second one: GPA 0x40400000 is a non-present 2 MiB entry of stage 2
+      {
+        start: '0x400000',
+        end: '0x5fffff',
+        pa: '',
+        ...rights(false, false, false),
+        pageSize: 0x200000,
+        ...none,
+        nested: {
+          gpa: '0x40400000',
+          s2Mapped: false,
+          s1: rights(true, false, false),
+          s2: null,
+          s1PageSize: 0x200000,
+        },
+      },
+      // one 2 MiB stage-1 leaf split where stage-2 coverage ends: G's two 4 KiB pages (contiguous,
+      // one range of 4 KiB effective pages), then 510 pages stage 2 does not map
+      {
+        start: '0x40000000',
+        end: '0x40001fff',
+        pa: '0xa00000000',
+        ...RWX,
+        pageSize: 0x1000,
+        ...none,
+        nested: { gpa: '0x60000000', s2Mapped: true, s1: RWX, s2: s2rw, s1PageSize: 0x200000 },
+      },
+      {
+        start: '0x40002000',
+        end: '0x401fffff',
+        pa: '',
+        ...rights(false, false, false),
+        pageSize: 0x200000,
+        ...none,
+        nested: { gpa: '0x60002000', s2Mapped: false, s1: RWX, s2: null, s1PageSize: 0x200000 },
+      },
+    ]);
+  });
+
+  it("lists the stage-2 parent's own ranges (GPA → HPA) with their origins", () => {
+    const { mem, nested } = build();
+    const s2 = domainRanges(mem, nested, 48, null).stage2!;
+    expect(s2).toMatchObject({ domainId: 6, addressWidth: 48, truncated: false });
+    const row = (
+      start: string,
+      end: string,
+      pa: string,
+      write: boolean,
+      pageSize: number,
+      origin: string,
+    ) => ({
+      start,
+      end,
+      pa,
+      read: true,
+      write,
+      execute: true, // second level: execute follows read
+      pageSize,
+      origin,
+      originTime: 0,
+      output: null,
+    });
+    expect(s2.ranges).toEqual([
+      row('0x40000000', '0x40000fff', '0x800000000', true, 0x1000, 'B'),
+      row('0x40001000', '0x40001fff', '0x800001000', false, 0x1000, 'C'),
+      row('0x40200000', '0x403fffff', '0x900000000', true, 0x200000, 'D'),
+      row('0x60000000', '0x60001fff', '0xa00000000', true, 0x1000, 'G'),
+      row('0x100000000', '0x1001fffff', '0x100000000', true, 0x200000, 'tables'),
+    ]);
+    // paging domains have no second strip
+    expect(domainRanges(mem, nested.parent, 48, null).stage2).toBeNull();
   });
 });

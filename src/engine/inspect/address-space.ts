@@ -4,11 +4,16 @@
 // - Paging domains (dma, dma-fq, unmanaged): every present leaf of the second-level table in physical
 //   memory, read in address order; effective permissions AND the levels (R, W; second-level entries
 //   have no execute bit, so execute follows read). Nested domains: the user's first-level table (its
-//   table addresses and outputs go through the parent's second level), R always, W = R/W, X = no XD.
+//   table addresses go through the parent's second level), stage 1 R always, W = R/W, X = no XD; each
+//   stage-1 leaf (IOVA → GPA) is cut where the parent's second level changes (a leaf or hole boundary),
+//   and every piece says where stage 2 maps its GPAs (pa = HPA, '' when not) and the effective rights
+//   (R = R1 & R2, W = W1 & W2, X = X1 & R2); the pieces' page size is the smaller leaf of the two. The
+//   parent's own ranges are given too (`stage2`).
 //   Identity: one 1:1 range over the whole input space (pageSize 0). Blocked: nothing. SVA: the
 //   process page tables are not modelled (a note says so).
 // - Adjacent leaves coalesce into one range when their permissions, page size, the mapping's origin
-//   (PagingDomain.mappings: the control event that created it) and TEE-IO output privacy are equal.
+//   (PagingDomain.mappings: the control event that created it) and TEE-IO output privacy are equal;
+//   nested pieces also need equal stage rights and contiguous GPAs and HPAs.
 //   At most MAX_RANGES ranges (then `truncated`).
 // - Reserved regions are the device's (intel_iommu_get_resv_regions, src/engine/platform/resv-regions.ts);
 //   the private/shared boundary is the platform's TEE-IO split (src/engine/tee.ts) on output addresses.
@@ -21,7 +26,13 @@ import { PagingDomain } from '../iommu/domain';
 import type { PhysMem } from '../mem/phys-mem';
 import type { TeeIoSplit } from '../platform/index';
 import type { Replay } from '../replay';
-import type { AddressSpaceView, FaultMark, MappedRange, ResvRange } from '../../shared/views/address-space';
+import type {
+  AddressSpaceView,
+  FaultMark,
+  MappedRange,
+  ResvRange,
+  Stage2Space,
+} from '../../shared/views/address-space';
 import type { InspectContext, InspectQuery } from './index';
 import { hex, pasidParam, requesterOf } from './walk';
 
@@ -41,6 +52,21 @@ export interface Leaf {
   read: boolean;
   write: boolean;
   execute: boolean;
+  /** the entry's output address before `xlate` (a nested stage-1 leaf: the GPA) */
+  out?: number;
+  /** leaf size in 4 KiB pages when a piece is smaller than its leaf (nested pieces); else `pages` */
+  pageSize?: number;
+  /** nested pieces: both stages */
+  nested?: NestedPiece;
+}
+
+/** The stages of a nested piece (MappedRange.nested before formatting). */
+export interface NestedPiece {
+  gpa: number;
+  s1: { read: boolean; write: boolean; execute: boolean };
+  s2: { read: boolean; write: boolean } | null;
+  /** stage-1 leaf size, pages */
+  s1Pages: number;
 }
 
 const pagesPerEntry = (level: number): number => 2 ** (9 * (level - 1));
@@ -73,7 +99,8 @@ export function forEachLeaf(
       const leaf = level === 1 || ((lo & 0x80) !== 0 && level <= 3);
       const next = xlate(addrOf(lo, hi));
       if (leaf) {
-        const ok = emit({ pfn, pages: n, pa: next, read: er, write: ew, execute: fl ? ex : er });
+        const raw = addrOf(lo, hi);
+        const ok = emit({ pfn, pages: n, pa: next, read: er, write: ew, execute: fl ? ex : er, out: raw });
         if (!ok) return false;
       } else if (next !== null && !visit(next, level - 1, pfn, er, ew, ex)) return false;
     }
@@ -96,6 +123,95 @@ export function slLookup(mem: PhysMem, root: number, levels: number, addr: numbe
     table = next;
   }
   return null;
+}
+
+/** The second-level entry (leaf or hole) an address falls in, with the rights AND-ed down to it. */
+export interface SlEntry {
+  /** output address of the entry's first page; null for a hole (a non-present entry) */
+  pa: number | null;
+  /** first 4 KiB page of the entry's input range, and its size in pages */
+  pfn: number;
+  pages: number;
+  read: boolean;
+  write: boolean;
+}
+
+/** Second-level lookup of one address with the extent of the leaf or hole it hits. */
+export function slEntryAt(mem: PhysMem, root: number, levels: number, addr: number): SlEntry {
+  let table = root;
+  let read = true;
+  let write = true;
+  for (let level = levels; level >= 1; level--) {
+    const shift = 12 + 9 * (level - 1);
+    const pages = pagesPerEntry(level);
+    const idx = Math.floor(addr / 2 ** shift) % 512;
+    const pfn = Math.floor(addr / 2 ** shift) * pages;
+    const lo = mem.readLo(table + idx * 8);
+    if ((lo & 3) === 0) return { pa: null, pfn, pages, read: false, write: false };
+    read &&= (lo & 1) !== 0;
+    write &&= (lo & 2) !== 0;
+    const next = addrOf(lo, mem.readHi(table + idx * 8));
+    if (level === 1 || ((lo & 0x80) !== 0 && level <= 3)) return { pa: next, pfn, pages, read, write };
+    table = next;
+  }
+  return { pa: null, pfn: Math.floor(addr / PAGE), pages: 1, read: false, write: false };
+}
+
+/**
+ * Cuts one nested stage-1 leaf (output `leaf.out`, a GPA) into pieces on which the parent's second
+ * level is one leaf or one hole, and emits them with the effective rights. False when emit stops.
+ */
+export function nestedPieces(
+  mem: PhysMem,
+  parent: { root: number; levels: number; addressWidth: number },
+  leaf: Leaf,
+  emit: (piece: Leaf) => boolean,
+): boolean {
+  const gpa = leaf.out ?? 0;
+  const s1 = { read: leaf.read, write: leaf.write, execute: leaf.execute };
+  const limit = 2 ** parent.addressWidth;
+  for (let off = 0; off < leaf.pages;) {
+    const g = gpa + off * PAGE;
+    const gp = Math.floor(g / PAGE);
+    const e: SlEntry =
+      g >= limit
+        ? { pa: null, pfn: gp, pages: leaf.pages - off, read: false, write: false }
+        : slEntryAt(mem, parent.root, parent.levels, g);
+    const pieces = Math.min(e.pfn + e.pages - gp, leaf.pages - off);
+    const s2 = e.pa === null ? null : { read: e.read, write: e.write };
+    const ok = emit({
+      pfn: leaf.pfn + off,
+      pages: pieces,
+      pageSize: e.pa === null ? leaf.pages : Math.min(leaf.pages, e.pages),
+      pa: e.pa === null ? null : e.pa + (gp - e.pfn) * PAGE,
+      read: s1.read && !!s2?.read,
+      write: s1.write && !!s2?.write,
+      execute: s1.execute && !!s2?.read,
+      nested: { gpa: g, s1, s2, s1Pages: leaf.pages },
+    });
+    if (!ok) return false;
+    off += pieces;
+  }
+  return true;
+}
+
+const sameRights = (
+  a: { read: boolean; write: boolean; execute?: boolean } | null,
+  b: { read: boolean; write: boolean; execute?: boolean } | null,
+): boolean => a === b || (!!a && !!b && a.read === b.read && a.write === b.write && a.execute === b.execute);
+
+/** Whether nested piece `n` continues `c` (which covers `pages` pages so far): same stages, contiguous. */
+function continuesNested(c: Leaf, pages: number, n: Leaf): boolean {
+  const a = c.nested;
+  const b = n.nested;
+  if (!a || !b) return a === b;
+  return (
+    a.s1Pages === b.s1Pages &&
+    sameRights(a.s1, b.s1) &&
+    sameRights(a.s2, b.s2) &&
+    a.gpa + pages * PAGE === b.gpa &&
+    (c.pa === null ? n.pa === null : n.pa === c.pa + pages * PAGE)
+  );
 }
 
 /** Privacy of an output address under the platform's split; null without TEE-IO. */
@@ -136,7 +252,8 @@ export class RangeBuilder {
     if (
       c &&
       c.endPfn === leaf.pfn &&
-      c.leaf.pages === leaf.pages &&
+      (c.leaf.pageSize ?? c.leaf.pages) === (leaf.pageSize ?? leaf.pages) &&
+      continuesNested(c.leaf, c.endPfn - c.leaf.pfn, leaf) &&
       c.leaf.read === leaf.read &&
       c.leaf.write === leaf.write &&
       c.leaf.execute === leaf.execute &&
@@ -160,6 +277,7 @@ export class RangeBuilder {
     const c = this.cur;
     if (!c) return;
     this.cur = null;
+    const n = c.leaf.nested;
     this.ranges.push({
       start: hex(this.toAddress(c.leaf.pfn)),
       end: hex(this.toAddress(c.endPfn) - 1n),
@@ -167,10 +285,19 @@ export class RangeBuilder {
       read: c.leaf.read,
       write: c.leaf.write,
       execute: c.leaf.execute,
-      pageSize: c.leaf.pages * PAGE,
+      pageSize: (c.leaf.pageSize ?? c.leaf.pages) * PAGE,
       origin: c.origin ? c.origin.event : null,
       originTime: c.origin ? c.origin.time : null,
       output: c.output as MappedRange['output'],
+      ...(n && {
+        nested: {
+          gpa: hex(n.gpa),
+          s2Mapped: n.s2 !== null,
+          s1: n.s1,
+          s2: n.s2,
+          s1PageSize: n.s1Pages * PAGE,
+        },
+      }),
     });
   }
 }
@@ -199,13 +326,37 @@ export function domainRanges(
   domain: Domain | null,
   addressWidth: number,
   split: TeeIoSplit | null,
-): { ranges: MappedRange[]; truncated: boolean; note: string | null; addressWidth: number } {
+): DomainRanges {
+  const r = domainRangesOnly(mem, domain, addressWidth, split);
+  return { stage2: null, ...r };
+}
+
+interface DomainRanges {
+  ranges: MappedRange[];
+  truncated: boolean;
+  note: string | null;
+  addressWidth: number;
+  /** nested: the parent's own ranges */
+  stage2: Stage2Space | null;
+}
+
+function pagingRanges(mem: PhysMem, domain: PagingDomain, split: TeeIoSplit | null): Stage2Space {
+  const b = new RangeBuilder(originCursor(domain.mappings), split);
+  forEachLeaf(mem, domain.table.root, (domain.addressWidth - 12) / 9, false, (l) => b.add(l));
+  b.flush();
+  return { domainId: domain.id, ranges: b.ranges, truncated: b.truncated, addressWidth: domain.addressWidth };
+}
+
+function domainRangesOnly(
+  mem: PhysMem,
+  domain: Domain | null,
+  addressWidth: number,
+  split: TeeIoSplit | null,
+): Omit<DomainRanges, 'stage2'> & { stage2?: Stage2Space } {
   if (!domain) return { ranges: [], truncated: false, note: 'nothing is attached', addressWidth };
   if (domain instanceof PagingDomain) {
-    const b = new RangeBuilder(originCursor(domain.mappings), split);
-    forEachLeaf(mem, domain.table.root, (domain.addressWidth - 12) / 9, false, (l) => b.add(l));
-    b.flush();
-    return { ranges: b.ranges, truncated: b.truncated, note: null, addressWidth: domain.addressWidth };
+    const p = pagingRanges(mem, domain, split);
+    return { ranges: p.ranges, truncated: p.truncated, note: null, addressWidth: domain.addressWidth };
   }
   switch (domain.type) {
     case 'blocked':
@@ -232,13 +383,18 @@ export function domainRanges(
         split,
         (pfn) => (BigInt(pfn) << 12n) + (pfn >= half ? upper : 0n),
       );
-      forEachLeaf(mem, Number(domain.s1.pgtblAddr), (width - 12) / 9, true, (l) => b.add(l), xlate);
+      const s2 = { root: parent.table.root, levels: pLevels, addressWidth: parent.addressWidth };
+      const emit = (l: Leaf): boolean => nestedPieces(mem, s2, l, (p) => b.add(p));
+      forEachLeaf(mem, Number(domain.s1.pgtblAddr), (width - 12) / 9, true, emit, xlate);
       b.flush();
       return {
         ranges: b.ranges,
         truncated: b.truncated,
-        note: `nested: stage 1 at ${hex(domain.s1.pgtblAddr)} over domain ${parent.id}; outputs through it`,
+        note:
+          `nested: stage 1 at ${hex(domain.s1.pgtblAddr)} (IOVA → GPA) over stage-2 domain ${parent.id} ` +
+          '(GPA → HPA); effective rights are the intersection of both stages',
         addressWidth: width,
+        stage2: pagingRanges(mem, parent, split),
       };
     }
     case 'sva':
@@ -361,6 +517,7 @@ export function addressSpace(replay: Replay, bdfText: unknown, pasidValue: unkno
     addressWidth: r.addressWidth,
     ranges: r.ranges,
     truncated: r.truncated,
+    stage2: r.stage2,
     note: dev ? r.note : `${q.bdf} is not a function of the platform`,
     pasids: group ? [...group.pasids.keys()].sort((a, b) => a - b) : [],
     resv,

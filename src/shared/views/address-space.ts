@@ -4,6 +4,11 @@
 //   their permissions, page size, creating event and (TEE-IO) output privacy are equal. An identity
 //   domain is one 1:1 range over the whole input space (pageSize 0: no page table); a blocked domain has
 //   none. Addresses are hex strings (they exceed 2^53).
+// - Nested domains (a user stage-1 over a kernel stage-2 parent): `ranges` are the stage-1 ranges
+//   (IOVA → GPA), each with `nested` saying whether and where stage 2 maps the GPA (`pa` = the HPA, ''
+//   when stage 2 does not) and read/write/execute the intersection of both stages; a stage-1 leaf is
+//   split wherever stage-2 coverage, permissions or contiguity change. `stage2` holds the parent's own
+//   ranges (GPA → HPA), null for other domains.
 // - Fault marks: for text traces, the faults of the device (and PASID) so far, bucketed by 4 KiB page
 //   (coarser, by powers of two, past 2000 buckets); for native traces, the replay's per-device 2 MiB
 //   fault ranges (src/host/replay/aggregates.ts: the worker does not keep every fault, nor the PASID).
@@ -55,6 +60,29 @@ export interface MappedRange {
   originTime: number | null;
   /** TEE-IO: whether the pages' output addresses are private or shared memory; null without TEE-IO */
   output: 'private' | 'shared' | null;
+  /** nested domains only: the two stages of the range (`pa` is then the HPA, '' when stage 2 misses) */
+  nested?: NestedStages;
+}
+
+export interface NestedStages {
+  /** stage-1 output (guest physical address) of `start`, hex */
+  gpa: string;
+  /** whether stage 2 maps the GPAs (false: DMA to the range faults in stage 2) */
+  s2Mapped: boolean;
+  /** stage-1 permissions (W = R/W, X = no XD; R always) */
+  s1: { read: boolean; write: boolean; execute: boolean };
+  /** stage-2 permissions of the GPAs, null where stage 2 does not map them */
+  s2: { read: boolean; write: boolean } | null;
+  /** the stage-1 leaf size, bytes (`pageSize` is the smaller of both stages' leaves) */
+  s1PageSize: number;
+}
+
+/** The stage-2 parent of a nested domain, as the map's second strip shows it (GPA → HPA). */
+export interface Stage2Space {
+  domainId: number;
+  addressWidth: number;
+  ranges: MappedRange[];
+  truncated: boolean;
 }
 
 export interface ResvRange {
@@ -85,6 +113,8 @@ export interface AddressSpaceView {
   ranges: MappedRange[];
   /** true when the ranges stop early (more than 10 000 after coalescing) */
   truncated: boolean;
+  /** nested domains: the stage-2 parent's own ranges (GPA → HPA); null otherwise */
+  stage2: Stage2Space | null;
   /** why the map is empty or partial (blocked, SVA, nothing attached), or null */
   note: string | null;
   /** PASIDs of the device's group with a domain attached (to pick one) */
