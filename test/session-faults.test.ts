@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { genCommand } from '../src/cli/gen-command';
 import { Session } from '../src/host/session';
-import { ApiError, type EventName, type EventPayloads, type ReplayStats } from '../src/shared/api';
+import { ApiError, parseCall, type EventName, type EventPayloads, type ReplayStats } from '../src/shared/api';
+import { faultPageRow, PAGE_KIND_HAZARD } from '../src/shared/views/faults';
 
 const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-session-faults-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -83,6 +84,35 @@ describe('the fault table of a native trace', () => {
       });
       for (const r of colored.rows)
         expect(r.colorRule).toBe(r.kind === 'hazard' ? 0 : r.reason === 0x101 ? 1 : -1);
+      // the columns shape (the UI's fault table): the same page, field by field, filtered and sorted
+      const spec = {
+        offset: 1,
+        limit: 10_000,
+        filter: 'hazard || reason == 0x101',
+        sort: { key: 'address' as const, descending: true },
+        colorRules: ['hazard', 'reason == 0x101'],
+      };
+      const asRows = await s.handlers.queryFaults(spec);
+      const asColumns = await s.handlers.queryFaults({ ...spec, shape: 'columns' });
+      expect(asColumns.total).toBe(asRows.total);
+      expect(asColumns.all).toBe(asRows.all);
+      expect(asColumns.rows).toEqual([]);
+      const c = asColumns.columns!;
+      expect(c.length).toBe(asRows.rows.length);
+      expect(c.length).toBeGreaterThan(10);
+      expect(c.time).toBeInstanceOf(Float64Array);
+      expect([...c.kind].filter((k) => k === PAGE_KIND_HAZARD).length).toBeGreaterThan(0);
+      for (let k = 0; k < c.length; k++) {
+        const want = asRows.rows[k]!;
+        const got = { ...faultPageRow(c, k), colorRule: c.colorRule[k] };
+        for (const key of Object.keys(want) as (keyof typeof want)[])
+          expect(got[key], `row ${k} ${key}`).toEqual(want[key]);
+        expect(Object.keys(got).filter((key) => !(key in want))).toEqual([]);
+      }
+      expect(() => parseCall('queryFaults', { offset: 0, limit: 1, shape: 'columns' })).not.toThrow();
+      expect(() => parseCall('queryFaults', { offset: 0, limit: 1, shape: 'objects' })).toThrow(
+        /queryFaults: invalid params at shape/,
+      );
       const hz = (await s.handlers.queryFaults({ offset: 0, limit: 10, filter: 'hazard' })).rows;
       expect(hz.map((r) => [r.kind, r.index])).toEqual([
         ['hazard', 0],

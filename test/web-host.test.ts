@@ -136,6 +136,17 @@ describe('web host', () => {
     expect(await api.call('queryFaults', { offset: 0, limit: 10, filter: 'fault' })).toMatchObject({
       result: { total: 5 },
     });
+    // the columns shape crosses the socket as typed arrays (msgpackr moreTypes), not as lists
+    const page = (await api.call('queryFaults', { offset: 0, limit: 10, shape: 'columns' })) as {
+      result: { rows: unknown[]; columns: Record<string, unknown> & { length: number } };
+    };
+    expect(page.result.rows).toEqual([]);
+    expect(page.result.columns.length).toBe(6);
+    expect(page.result.columns['time']).toBeInstanceOf(Float64Array);
+    expect(page.result.columns['colorRule']).toBeInstanceOf(Int8Array);
+    const kind = page.result.columns['kind'] as Uint8Array;
+    expect(kind).toBeInstanceOf(Uint8Array);
+    expect([...kind].sort()).toEqual([0, 0, 0, 0, 0, 1]);
     const bad = await api.call('openFile', {
       name: 'x.json',
       bytes: new TextEncoder().encode('{"format":"iommu-lab/platform","version":1}'),

@@ -391,11 +391,11 @@ export class Session {
     cancelTask: ({ task }) => ({ cancelled: this.tasks.cancel(task) }),
     whatIf: (p) => this.reports.whatIf(p),
     reportDiff: (p) => this.reports.reportDiff(p),
-    queryFaults: ({ offset, limit, filter, sort, colorRules }) => {
+    queryFaults: ({ offset, limit, filter, sort, colorRules, shape }) => {
       if (!this.player) return { total: 0, all: 0, rows: [] };
       const t = this.player.table();
       return filterErrors('queryFaults', () =>
-        t.query.run({ offset, limit, filter, sort, colorRules }, t.visible),
+        t.query.run({ offset, limit, filter, sort, colorRules, shape }, t.visible),
       );
     },
     crosscheck: async ({ guest, qemu, profile }) => {

@@ -16,7 +16,7 @@
 import { formatBdf, ridToBdf } from '../engine/bdf';
 import { faultDmesg, faultText, type Fault, type Hazard } from '../engine/replay';
 import { STAGE_NAMES } from '../engine/vtd/translate';
-import type { FaultRow } from '../shared/api';
+import type { FaultPageColumns, FaultRow } from '../shared/api';
 
 export const FLAG_WRITE = 1;
 export const FLAG_TBIT = 2;
@@ -118,6 +118,35 @@ export type HazardLike = Pick<
   Hazard,
   'time' | 'requesterId' | 'addr' | 'write' | 'unmapOrigin' | 'unmapTime'
 > & { segment?: number };
+
+/** FaultPageColumns.kind (src/shared/views/faults.ts PAGE_KIND_*; not imported: that module pulls zod in) */
+const PAGE_KIND_FAULT = 0;
+const PAGE_KIND_HAZARD = 1;
+const PAGE_KIND_GAP = 2;
+const GAP_TEXT = 'not replayed: a seek skipped this part of the trace (replay it from before to list it)';
+const HAZARD_TEXT = 'use-after-unmap (stale IOTLB)';
+
+function addressText(hi: number, lo: number): string {
+  return hi < 1 << 21
+    ? `0x${(hi * TWO_32 + lo).toString(16)}`
+    : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+}
+
+/** A hazard's dmesg-style line. */
+function hazardDmesg(
+  ridSeg: number,
+  write: boolean,
+  hi: number,
+  lo: number,
+  origin: string,
+  age: number,
+): string {
+  const bdf = formatBdf(ridToBdf(ridSeg >>> 16, ridSeg & 0xffff));
+  return (
+    `iommu-lab: [DMA ${write ? 'Write' : 'Read'}] Request device [${bdf.slice(5)}] addr ${addressText(hi, lo)}: ` +
+    `use after unmap: ${origin} unmapped it ${age} ns before, the IOTLB was not invalidated yet`
+  );
+}
 
 /** A row of the table as the API carries it. */
 export type TableRow = FaultRow;
@@ -417,10 +446,7 @@ export class FaultColumns {
     const flags = c.flags[i]!;
     const hi = c.addrHi[i]!;
     const lo = c.addrLo[i]!;
-    const address =
-      hi < 1 << 21
-        ? `0x${(hi * TWO_32 + lo).toString(16)}`
-        : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+    const address = addressText(hi, lo);
     const ridSeg = c.rid[i]!;
     const bdf = formatBdf(ridToBdf(ridSeg >>> 16, ridSeg & 0xffff));
     const pasid = c.pasid[i]! < 0 ? null : c.pasid[i]!;
@@ -443,7 +469,7 @@ export class FaultColumns {
         ...base,
         kind: 'fault',
         reason: 0,
-        reasonText: 'not replayed: a seek skipped this part of the trace (replay it from before to list it)',
+        reasonText: GAP_TEXT,
         stage: 'unknown',
         recording: 'not-recorded',
         classes: [],
@@ -459,13 +485,11 @@ export class FaultColumns {
         ...base,
         kind: 'hazard',
         reason: 0,
-        reasonText: 'use-after-unmap (stale IOTLB)',
+        reasonText: HAZARD_TEXT,
         stage: 'iotlb',
         recording: 'not-recorded',
         classes: [],
-        dmesg:
-          `iommu-lab: [DMA ${write ? 'Write' : 'Read'}] Request device [${bdf.slice(5)}] addr ${address}: ` +
-          `use after unmap: ${unmapOrigin} unmapped it ${age} ns before, the IOTLB was not invalidated yet`,
+        dmesg: hazardDmesg(ridSeg, write, hi, lo, unmapOrigin, age),
         hazard: { unmapOrigin, unmapTime, age },
       };
     }
@@ -488,6 +512,105 @@ export class FaultColumns {
       classes,
       dmesg: faultDmesg(fault),
     };
+  }
+
+  /**
+   * Rows `ids` (in that order) as a columns page (src/shared/views/faults.ts FaultPageColumns): what
+   * row() gives for each, without an object per row. `colorRule` gives each row's rule (-1 for none).
+   */
+  page(ids: ArrayLike<number>, colorRule?: (i: number) => number): FaultPageColumns {
+    const n = ids.length;
+    const c = this.cols;
+    const out: FaultPageColumns = {
+      length: n,
+      row: new Uint32Array(n),
+      index: new Uint32Array(n),
+      time: new Float64Array(n),
+      rid: new Uint32Array(n),
+      pasid: new Int32Array(n),
+      addrHi: new Uint32Array(n),
+      addrLo: new Uint32Array(n),
+      reason: new Uint16Array(n),
+      access: new Uint8Array(n),
+      tbit: new Int8Array(n),
+      kind: new Uint8Array(n),
+      colorRule: new Int8Array(n).fill(-1),
+      reasonText: new Uint16Array(n),
+      stage: new Uint8Array(n),
+      recording: new Uint8Array(n),
+      classes: new Uint16Array(n),
+      unmapTime: new Float64Array(n),
+      unmapOrigin: new Int32Array(n).fill(-1),
+      dmesg: new Array<string>(n),
+      reasonTexts: [],
+      stages: [...this.stageNames.list],
+      recordings: [...this.recordingNames.list],
+      classNames: [...this.classNameList.list],
+      origins: [],
+      profile: this.profile,
+    };
+    const texts = new Map<string, number>();
+    const origins = new Map<string, number>();
+    const code = (m: Map<string, number>, list: string[], v: string): number => {
+      let k = m.get(v);
+      if (k === undefined) m.set(v, (k = list.push(v) - 1));
+      return k;
+    };
+    const unknownStage = this.stageNames.find('unknown');
+    const notRecorded = this.recordingNames.find('not-recorded');
+    const iotlb = this.stageNames.find('iotlb');
+    for (let k = 0; k < n; k++) {
+      const i = ids[k]!;
+      const flags = c.flags[i]!;
+      const hi = c.addrHi[i]!;
+      const lo = c.addrLo[i]!;
+      const ridSeg = c.rid[i]!;
+      const write = (flags & FLAG_WRITE) !== 0;
+      out.row[k] = i;
+      out.index[k] = c.ordinal[i]!;
+      out.time[k] = c.time[i]!;
+      out.rid[k] = ridSeg;
+      out.pasid[k] = c.pasid[i]!;
+      out.addrHi[k] = hi;
+      out.addrLo[k] = lo;
+      out.access[k] = write ? 1 : 0;
+      out.tbit[k] = flags & FLAG_TBIT_KNOWN ? (flags & FLAG_TBIT ? 1 : 0) : -1;
+      if (colorRule) out.colorRule[k] = colorRule(i);
+      if (flags & FLAG_GAP) {
+        out.kind[k] = PAGE_KIND_GAP;
+        out.reasonText[k] = code(texts, out.reasonTexts, GAP_TEXT);
+        out.stage[k] = unknownStage;
+        out.recording[k] = notRecorded;
+        out.dmesg[k] = '';
+      } else if (flags & FLAG_HAZARD) {
+        const o = c.ordinal[i]!;
+        const unmapTime = this.unmapTime[o - this.hazardBase]!;
+        const origin = this.originNames.list[this.unmapOrigin[o - this.hazardBase]!] ?? '?';
+        out.kind[k] = PAGE_KIND_HAZARD;
+        out.reasonText[k] = code(texts, out.reasonTexts, HAZARD_TEXT);
+        out.stage[k] = iotlb;
+        out.recording[k] = notRecorded;
+        out.unmapTime[k] = unmapTime;
+        out.unmapOrigin[k] = code(origins, out.origins, origin);
+        out.dmesg[k] = hazardDmesg(ridSeg, write, hi, lo, origin, c.time[i]! - unmapTime);
+      } else {
+        const fault = {
+          requesterId: ridSeg & 0xffff,
+          pasid: c.pasid[i]! < 0 ? null : c.pasid[i]!,
+          write,
+          pageAddr: hi * TWO_32 + lo,
+          reason: c.reason[i]!,
+        } as Fault;
+        out.kind[k] = PAGE_KIND_FAULT;
+        out.reason[k] = fault.reason;
+        out.reasonText[k] = code(texts, out.reasonTexts, faultText(fault));
+        out.stage[k] = c.stage[i]!;
+        out.recording[k] = c.recording[i]!;
+        out.classes[k] = c.classes[i]!;
+        out.dmesg[k] = faultDmesg(fault);
+      }
+    }
+    return out;
   }
 
   /** Row i as a Fault (what src/report/clusters.ts groups), or null for hazards and gap rows. */

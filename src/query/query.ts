@@ -8,7 +8,7 @@
 // index stays sorted when ids are removed). `visible` bounds the rows a query sees (the replay's row
 // count when the store holds rows sent before a seek back). Pure.
 import { Clusterer, type FaultCluster } from '../report/clusters';
-import type { SORT_KEYS } from '../shared/views/faults';
+import type { FaultPageColumns, SORT_KEYS } from '../shared/views/faults';
 import {
   argsortF64,
   argsortU32,
@@ -27,6 +27,8 @@ export interface QuerySpec {
   filter?: string;
   sort?: { key: SortKey; descending?: boolean };
   colorRules?: string[];
+  /** 'columns': the page as `columns` (FaultPageColumns), `rows` empty */
+  shape?: 'rows' | 'columns';
   offset: number;
   limit: number;
 }
@@ -37,6 +39,7 @@ export interface QueryResult {
   /** rows in the table */
   all: number;
   rows: (TableRow & { colorRule?: number })[];
+  columns?: FaultPageColumns;
 }
 
 interface IndexEntry {
@@ -104,12 +107,17 @@ export class FaultQuery {
     const key = spec.sort?.key ?? 'index';
     const descending = spec.sort?.descending ?? false;
     const { ids, length } = this.index(spec.filter, key === 'index' ? null : key, descending, n);
-    const rows: QueryResult['rows'] = [];
     const end = Math.min(length, spec.offset + spec.limit);
-    for (let p = spec.offset; p < end; p++) {
-      const i = key === 'index' && descending ? ids[length - 1 - p]! : ids[p]!;
+    const page = new Uint32Array(Math.max(0, end - spec.offset));
+    for (let p = spec.offset; p < end; p++)
+      page[p - spec.offset] = key === 'index' && descending ? ids[length - 1 - p]! : ids[p]!;
+    const colorRule = rules.length ? (i: number) => rules.findIndex((r) => r(i)) : undefined;
+    if (spec.shape === 'columns')
+      return { total: length, all: n, rows: [], columns: this.store.page(page, colorRule) };
+    const rows: QueryResult['rows'] = [];
+    for (const i of page) {
       const row: TableRow & { colorRule?: number } = this.store.row(i);
-      if (rules.length) row.colorRule = rules.findIndex((r) => r(i));
+      if (colorRule) row.colorRule = colorRule(i);
       rows.push(row);
     }
     return { total: length, all: n, rows };

@@ -13,6 +13,7 @@ import {
   queryFaultsParams,
   type ClusterRow,
   type FaultDetails,
+  type FaultPageColumns,
   type FaultRowExtra,
 } from './views/faults';
 import { cancelTaskParams, recentFilesParams, type RecentFile } from './views/files';
@@ -289,7 +290,13 @@ export interface CallResults {
   replayControl: ReplayStats;
   replayStats: ReplayStats;
   /** `total` rows match the filter, of `all`; `colorRule` per row: first matching rule, or -1 */
-  queryFaults: { total: number; all?: number; rows: (FaultRow & { colorRule?: number })[] };
+  /** with shape 'columns', `rows` is empty and `columns` holds the page (FaultPageColumns) */
+  queryFaults: {
+    total: number;
+    all?: number;
+    rows: (FaultRow & { colorRule?: number })[];
+    columns?: FaultPageColumns;
+  };
   faultClusters: ClusterRow[];
   faultDetails: FaultDetails;
   platformTree: PlatformTreeView;

@@ -16,8 +16,130 @@ export const queryFaultsParams = z
       .optional(),
     /** coloring rules: each row gets the index of the first rule it matches */
     colorRules: z.array(z.string().max(4096)).max(32).optional(),
+    /**
+     * 'columns': the page as typed arrays per field (FaultPageColumns) instead of row objects, for the
+     * fault table (fewer objects to decode and collect while scrolling); 'rows' when absent
+     */
+    shape: z.enum(['rows', 'columns']).optional(),
   })
   .strict();
+
+/** FaultPageColumns.kind */
+export const PAGE_KIND_FAULT = 0;
+export const PAGE_KIND_HAZARD = 1;
+/** a row a seek skipped, not replayed (yet): only index fields are meaningful (see FaultColumns) */
+export const PAGE_KIND_GAP = 2;
+
+/**
+ * A page of queryFaults with shape 'columns' (the result's `columns`; its `rows` is then empty): the
+ * same rows as the row shape (FaultRow + FaultRowExtra),
+ * as one typed array per numeric field (entry k is the page's k-th row) and small string tables the
+ * rows refer to by code. Made on the host straight from the columnar store (src/query/fault-columns.ts);
+ * the renderer only formats it (hex, BDF text). typed arrays cross both transports as binary (msgpackr
+ * `moreTypes` over the web host's WebSocket, structured clone over Electron IPC). faultPageRow (below)
+ * turns entry k back into the row shape.
+ */
+export interface FaultPageColumns {
+  /** rows in this page */
+  length: number;
+  /** position in the table's trace order (FaultRowExtra.row) */
+  row: Uint32Array;
+  /** index among faults (a hazard's among hazards) */
+  index: Uint32Array;
+  /** trace time, ns */
+  time: Float64Array;
+  /** segment << 16 | requester ID */
+  rid: Uint32Array;
+  /** -1: no PASID */
+  pasid: Int32Array;
+  /** the address (a fault's page, a hazard's address) as its high and low 32 bits */
+  addrHi: Uint32Array;
+  addrLo: Uint32Array;
+  reason: Uint16Array;
+  /** 0 read, 1 write */
+  access: Uint8Array;
+  /** the T bit: 0, 1, or -1 when not known */
+  tbit: Int8Array;
+  /** PAGE_KIND_FAULT, PAGE_KIND_HAZARD or PAGE_KIND_GAP */
+  kind: Uint8Array;
+  /** the first coloring rule the row matches, -1 for none (all -1 without rules) */
+  colorRule: Int8Array;
+  /** codes into reasonTexts, stages, recordings */
+  reasonText: Uint16Array;
+  stage: Uint8Array;
+  recording: Uint8Array;
+  /** bit j set: the row has class classNames[j] */
+  classes: Uint16Array;
+  /** a hazard's unmap: its trace time (0 for other rows) and origin (code into origins; -1 for others) */
+  unmapTime: Float64Array;
+  unmapOrigin: Int32Array;
+  /** the dmesg line of each row (row-specific text, '' for gap rows) */
+  dmesg: string[];
+  reasonTexts: string[];
+  stages: string[];
+  recordings: string[];
+  classNames: string[];
+  origins: string[];
+  profile: string;
+}
+
+const TWO_32 = 2 ** 32;
+
+/** "0x…" of a page's address k, as the row shape writes it. */
+export function pageAddress(c: FaultPageColumns, k: number): string {
+  const hi = c.addrHi[k]!;
+  const lo = c.addrLo[k]!;
+  return hi < 1 << 21
+    ? `0x${(hi * TWO_32 + lo).toString(16)}`
+    : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+}
+
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+
+/** "0000:00:14.0" of a page's requester k (src/engine/bdf.ts formatBdf). */
+export function pageBdf(c: FaultPageColumns, k: number): string {
+  const v = c.rid[k]!;
+  const rid = v & 0xffff;
+  return `${hex(v >>> 16, 4)}:${hex(rid >> 8, 2)}:${hex((rid >> 3) & 0x1f, 2)}.${rid & 7}`;
+}
+
+/** Entry k of a columns page in the row shape (what the row shape of the same query gives). */
+export function faultPageRow(
+  c: FaultPageColumns,
+  k: number,
+): import('../api').FaultRow & { colorRule?: number } {
+  const kind = c.kind[k]!;
+  const classes: string[] = [];
+  for (let v = c.classes[k]!, j = 0; v; v >>>= 1, j++) if (v & 1) classes.push(c.classNames[j]!);
+  const tbit = c.tbit[k]!;
+  const row: import('../api').FaultRow & { colorRule?: number } = {
+    index: c.index[k]!,
+    row: c.row[k]!,
+    time: c.time[k]!,
+    bdf: pageBdf(c, k),
+    pasid: c.pasid[k]! < 0 ? null : c.pasid[k]!,
+    access: c.access[k] ? 'write' : 'read',
+    address: pageAddress(c, k),
+    profile: c.profile,
+    tbit: tbit < 0 ? null : tbit,
+    kind: kind === PAGE_KIND_HAZARD ? 'hazard' : 'fault',
+    reason: c.reason[k]!,
+    reasonText: c.reasonTexts[c.reasonText[k]!]!,
+    stage: c.stages[c.stage[k]!]!,
+    recording: c.recordings[c.recording[k]!]!,
+    classes,
+    dmesg: c.dmesg[k]!,
+  };
+  if (kind === PAGE_KIND_HAZARD) {
+    const unmapTime = c.unmapTime[k]!;
+    row.hazard = {
+      unmapOrigin: c.origins[c.unmapOrigin[k]!] ?? '?',
+      unmapTime,
+      age: row.time - unmapTime,
+    };
+  }
+  return row;
+}
 
 /**
  * What a fault-table row adds to FaultRow (src/shared/api.ts): the table lists faults and use-after-unmap
