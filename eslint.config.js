@@ -74,7 +74,7 @@ const commonRules = {
 };
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'test-results/**', '.vite/**'] },
+  { ignores: ['out/**', 'node_modules/**', 'test-results/**', '.vite/**', '.prof/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],

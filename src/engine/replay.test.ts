@@ -3,36 +3,12 @@
 // a read/write without permission on a second-level leaf → 0x06/0x05; a cleared or absent context
 // entry → 0x02; no root entry for the bus → 0x01.
 import { describe, expect, it } from 'vitest';
-import { buildLab } from './lab';
-import { loadPlatform } from './platform/index';
 import { faultDmesg, Replay, type ReplayEvent } from './replay';
 import { parseControlLine, isProblem } from '../trace/control-script';
+import { testLab } from './testing/lab';
 
-function lab() {
-  const r = loadPlatform({
-    format: 'iommu-lab/platform',
-    version: 1,
-    name: 't',
-    segments: [{ segment: 0, busStart: '0x00', busEnd: '0xff' }],
-    devices: [
-      { bdf: '0000:00:02.0', name: 'igd', class: '030000', kind: 'rciep', parent: null },
-      { bdf: '0000:00:14.0', name: 'xhci', class: '0c0330', kind: 'rciep', parent: null },
-    ],
-    iommus: [
-      {
-        id: 'dmar0',
-        segment: 0,
-        registerBase: '0xfed90000',
-        includeAll: true,
-        mode: 'legacy',
-        capabilities: { slLevels: [4], mgaw: 48, haw: 39, superpages: ['2M'], passThrough: true },
-      },
-    ],
-    kernel: { defaultDomain: 'dma' },
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return buildLab(r.value);
-}
+/** The test lab without the IGD's reserved memory. */
+const lab = () => testLab({ reservedMemory: [] });
 
 let t = 0;
 function ctl(json: Record<string, unknown>): ReplayEvent {

@@ -14,7 +14,7 @@ import {
   faultMarksFromRanges,
   outputPrivacy,
 } from './address-space';
-import { ctl, dma, testReplay } from './testing';
+import { ctl, dma, testReplay } from '../testing/lab';
 import { inspect } from './index';
 
 const XHCI = '0000:00:14.0';

@@ -6,7 +6,7 @@
 // 2 MiB leaf pa | PS (0x80) | R | W. 128-bit values print as "hi:lo" 64-bit words.
 import { describe, expect, it } from 'vitest';
 import type { PagingDomain } from '../iommu/domain';
-import { ctl, dma, testReplay } from './testing';
+import { ctl, dma, testReplay } from '../testing/lab';
 import { walkOf, requesterOf, walkView } from './walk';
 
 const XHCI = '0000:00:14.0';

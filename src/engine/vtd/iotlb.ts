@@ -395,6 +395,14 @@ export const CC_PRE = 4;
  * Context cache: the decoded context entry of a source id. Direct-mapped by sid & (entries - 1) with the sid as
  * tag; invalidateAll() bumps a generation (QEMU context_cache_gen) instead of touching the entries.
  */
+/**
+ * The source-id bits a device-selective context-cache invalidation ignores, for its function mask fm:
+ * 0 none, 1 devfn bit 2, 2 bits 2:1, 3 bits 2:0.
+ */
+export function functionMaskBits(fm: number): number {
+  return (0x07060400 >>> ((fm & 3) * 8)) & 0xff;
+}
+
 export class ContextCache {
   readonly capacity: number;
   private gen = 1;
@@ -490,11 +498,10 @@ export class ContextCache {
   }
 
   /**
-   * Device-selective invalidation: source id with function mask fm (0 none, 1 masks devfn bit 2, 2 bits 2:1,
-   * 3 bits 2:0; QEMU vtd_context_device_invalidate).
+   * Device-selective invalidation: source id with function mask fm (QEMU vtd_context_device_invalidate).
    */
   invalidateDevice(sid: number, fm: number): number {
-    const ignore = [0, 4, 6, 7][fm & 3];
+    const ignore = functionMaskBits(fm);
     let n = 0;
     for (let s = 0; s < this.capacity; s++) {
       const t = this.tag[s];

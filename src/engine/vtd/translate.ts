@@ -65,6 +65,7 @@ import {
   PC_SRE,
   STRIDE,
   type ContextCache,
+  functionMaskBits,
   type TranslationCache,
   type VtdCaches,
 } from './iotlb';
@@ -531,21 +532,21 @@ export class VtdTranslator {
   private readonly nestTableCodes = new Int32Array(9);
   private readonly qemu: boolean;
   /**
-   * 'vtd-spec' in hardware cache mode: the IOTLB is used only for a source whose context entry is in the
-   * context cache (hardware finds the domain tag there first); after a context-cache invalidation the entry
-   * is fetched again, and a cleared one faults even for pages still in the IOTLB. QEMU looks the IOTLB up
-   * first (reference §12; vtd_do_iommu_translate).
-   */
-  private readonly ctxGate: boolean;
-  /**
    * 'qemu-7.2' with caches: per source id, 1 when pass-through was decided at the last enable (construction)
    * or context-cache invalidation covering it (QEMU vtd_switch_address_space → vtd_dev_pt_enabled): such a
    * device DMAs through QEMU's nodmar region, untranslated, whatever its entries say now. Null otherwise
    * (the spec, and QEMU itself for a device not latched, decide pass-through per request).
    */
   private readonly ptLatch: Uint8Array | null;
-  /** The context cache when ctxGate, else null (hitRecord's gate in one load). */
+  /**
+   * The context cache, under 'vtd-spec' in hardware cache mode (else null): the IOTLB is used only for a
+   * source whose context entry is in it (hardware finds the domain tag there first); after a context-cache
+   * invalidation the entry is fetched again, and a cleared one faults even for pages still in the IOTLB.
+   * QEMU looks the IOTLB up first (reference §12; vtd_do_iommu_translate).
+   */
   private readonly gateCtx: ContextCache | null;
+  /** 'qemu-7.2': the cache-less translator that reads the tables when pass-through is decided again. */
+  private ptProbe: VtdTranslator | null = null;
   private readonly pasidDirFpd: boolean;
   private readonly nestedSupported: boolean;
   private readonly fl5Supported: boolean;
@@ -627,8 +628,7 @@ export class VtdTranslator {
     this.qemu = profile === 'qemu-7.2';
     this.caches = options.caches ?? null;
     this.strict = this.caches !== null && this.caches.mode === 'strict';
-    this.ctxGate = !this.qemu && this.caches !== null && !this.strict;
-    this.gateCtx = this.ctxGate ? this.caches!.context : null;
+    this.gateCtx = !this.qemu && this.caches !== null && !this.strict ? this.caches.context : null;
     this.tlb = this.caches !== null && !this.strict && this.caches.iotlbEnabled ? this.caches.iotlb : null;
     this.ptLatch = this.qemu && this.caches !== null ? new Uint8Array(65536) : null;
     this.updateAD = options.updateAccessedDirty ?? true;
@@ -724,12 +724,12 @@ export class VtdTranslator {
    */
   private latchPassThrough(sid: number, fm: number): void {
     const latch = this.ptLatch!;
-    const ignore = [0, 4, 6, 7][fm & 3]!;
-    const probe = new VtdTranslator(this.mem, this.regs, {
+    const ignore = functionMaskBits(fm);
+    const probe = (this.ptProbe ??= new VtdTranslator(this.mem, this.regs, {
       profile: 'qemu-7.2',
       caches: null,
       updateAccessedDirty: false,
-    });
+    }));
     const req = createRequest({ len: 4 });
     const out = createResult();
     for (let bus = 0; bus < 256; bus++) {
@@ -767,7 +767,7 @@ export class VtdTranslator {
         }
         if (
           key >= 0 &&
-          (!this.ctxGate || this.caches!.context.valid(req.sid & 0xffff)) &&
+          (this.gateCtx === null || this.gateCtx.valid(req.sid & 0xffff)) &&
           (this.ptLatch === null || this.ptLatch[req.sid & 0xffff] === 0)
         ) {
           const slot = tlb.lookup(req.sid & 0xffff, key, hi, lo);
@@ -836,7 +836,7 @@ export class VtdTranslator {
         return false;
       key = NO_PASID;
     }
-    if (this.ctxGate && !this.caches!.context.valid(req.sid & 0xffff)) return false;
+    if (this.gateCtx !== null && !this.gateCtx.valid(req.sid & 0xffff)) return false;
     if (this.ptLatch !== null && this.ptLatch[req.sid & 0xffff] === 1) return false;
     const slot = tlb.find(req.sid & 0xffff, key, hi, lo);
     if (slot < 0) return false;
@@ -1032,8 +1032,8 @@ export class VtdTranslator {
     this.keyPasid = NO_PASID;
     const tlb = this.tlb;
     // QEMU looks the IOTLB up before anything else; under the spec profile ATS requests are gated first.
-    // Under 'vtd-spec' a source whose context entry is not cached has it fetched first (ctxGate).
-    const gated = this.ctxGate && at === AT_UNTRANSLATED && !this.caches!.context.valid(sid);
+    // Under 'vtd-spec' a source whose context entry is not cached has it fetched first (gateCtx).
+    const gated = this.gateCtx !== null && at === AT_UNTRANSLATED && !this.gateCtx.valid(sid);
     if (tlb !== null && (at === AT_UNTRANSLATED || this.qemu) && this.tlbMissed === 0 && !gated) {
       const slot = tlb.lookup(sid, NO_PASID, hi, lo);
       if (slot >= 0) return this.fromIotlb(slot, req);
@@ -1156,8 +1156,8 @@ export class VtdTranslator {
     }
     const tlb = req.at !== AT_TRANSLATED ? this.tlb : null;
     if (withPasid) this.keyPasid = pasid;
-    // Under 'vtd-spec' a source whose context entry is not cached has it fetched first (ctxGate).
-    const gated = this.ctxGate && req.at === AT_UNTRANSLATED && !this.caches!.context.valid(sid);
+    // Under 'vtd-spec' a source whose context entry is not cached has it fetched first (gateCtx).
+    const gated = this.gateCtx !== null && req.at === AT_UNTRANSLATED && !this.gateCtx.valid(sid);
     if (
       tlb !== null &&
       withPasid &&

@@ -305,11 +305,6 @@ export class WorkerPlayer {
     return this.hazardRowList.slice(0, this.snap.hazardRowCount);
   }
 
-  /** Fault rows [offset, offset + limit) of the state shown, without copying the rest. */
-  faultRowsSlice(offset: number, limit: number): FaultRow[] {
-    return this.faultRowList.slice(offset, Math.min(offset + limit, this.snap.faultRowCount));
-  }
-
   /** The result of the last time the trace was played to its end, or null. */
   get result(): EngineResult | null {
     return this.resultValue;

@@ -1,12 +1,13 @@
-// A hand-built lab for the view tests: one legacy-mode unit (4-level second-level tables, 48-bit
+// A hand-built lab for tests (the replay and the view tests): one legacy-mode unit (4-level second-level tables, 48-bit
 // input, HAW 39, 2 MiB superpages, pass-through), the IGD (00:02.0, RMRR for its stolen memory) and
 // the xHCI (00:14.0), and helpers that apply control events and DMA to a Replay.
-import { buildLab } from '../lab';
+import { buildLab, type PlatformLab } from '../lab';
 import { loadPlatform } from '../platform/index';
 import { Replay, type ReplayEvent } from '../replay';
 import { isProblem, parseControlLine } from '../../trace/control-script';
 
-export function testReplay(extra: Record<string, unknown> = {}): Replay {
+/** The lab; `extra` replaces top-level platform fields (e.g. `reservedMemory: []`). */
+export function testLab(extra: Record<string, unknown> = {}): PlatformLab {
   const r = loadPlatform({
     format: 'iommu-lab/platform',
     version: 1,
@@ -33,7 +34,11 @@ export function testReplay(extra: Record<string, unknown> = {}): Replay {
     ...extra,
   });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return new Replay(buildLab(r.value));
+  return buildLab(r.value);
+}
+
+export function testReplay(extra: Record<string, unknown> = {}): Replay {
+  return new Replay(testLab(extra));
 }
 
 let line = 0;
