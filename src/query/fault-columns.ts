@@ -541,7 +541,8 @@ export class FaultColumns {
       classes: new Uint16Array(n),
       unmapTime: new Float64Array(n),
       unmapOrigin: new Int32Array(n).fill(-1),
-      dmesg: new Array<string>(n),
+      dmesgText: '',
+      dmesgEnd: new Uint32Array(n),
       reasonTexts: [],
       stages: [...this.stageNames.list],
       recordings: [...this.recordingNames.list],
@@ -556,6 +557,8 @@ export class FaultColumns {
       if (k === undefined) m.set(v, (k = list.push(v) - 1));
       return k;
     };
+    const dmesg: string[] = [];
+    let end = 0;
     const unknownStage = this.stageNames.find('unknown');
     const notRecorded = this.recordingNames.find('not-recorded');
     const iotlb = this.stageNames.find('iotlb');
@@ -581,7 +584,7 @@ export class FaultColumns {
         out.reasonText[k] = code(texts, out.reasonTexts, GAP_TEXT);
         out.stage[k] = unknownStage;
         out.recording[k] = notRecorded;
-        out.dmesg[k] = '';
+        dmesg.push('');
       } else if (flags & FLAG_HAZARD) {
         const o = c.ordinal[i]!;
         const unmapTime = this.unmapTime[o - this.hazardBase]!;
@@ -592,7 +595,7 @@ export class FaultColumns {
         out.recording[k] = notRecorded;
         out.unmapTime[k] = unmapTime;
         out.unmapOrigin[k] = code(origins, out.origins, origin);
-        out.dmesg[k] = hazardDmesg(ridSeg, write, hi, lo, origin, c.time[i]! - unmapTime);
+        dmesg.push(hazardDmesg(ridSeg, write, hi, lo, origin, c.time[i]! - unmapTime));
       } else {
         const fault = {
           requesterId: ridSeg & 0xffff,
@@ -607,9 +610,12 @@ export class FaultColumns {
         out.stage[k] = c.stage[i]!;
         out.recording[k] = c.recording[i]!;
         out.classes[k] = c.classes[i]!;
-        out.dmesg[k] = faultDmesg(fault);
+        dmesg.push(faultDmesg(fault));
       }
+      end += dmesg[k]!.length;
+      out.dmesgEnd[k] = end;
     }
+    out.dmesgText = dmesg.join('');
     return out;
   }
 

@@ -96,6 +96,15 @@ describe('the fault table', () => {
       await filter(page, 'hazard');
       await expect.poll(() => count(page)).toBe(2);
       await expect.poll(() => grid.locator('[data-testid="fault-row"]').count()).toBe(2);
+      // each row's dmesg cell holds its own line (a page carries them joined: pageDmesg cuts them out)
+      const lines = await grid.locator('[data-testid="fault-row"] .c-dmesg').allTextContents();
+      expect(lines).toHaveLength(2);
+      for (const line of lines) {
+        expect(line.split('iommu-lab:')).toHaveLength(2);
+        expect(line).toMatch(
+          /^iommu-lab: \[DMA (Read|Write)\] Request device \[[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]\] addr 0x[0-9a-f]+: use after unmap: .+ unmapped it \d+ ns before, the IOTLB was not invalidated yet$/,
+        );
+      }
       await filter(page, 'fault');
       await expect.poll(() => count(page)).toBe(gen.faults);
 

@@ -73,8 +73,13 @@ export interface FaultPageColumns {
   /** a hazard's unmap: its trace time (0 for other rows) and origin (code into origins; -1 for others) */
   unmapTime: Float64Array;
   unmapOrigin: Int32Array;
-  /** the dmesg line of each row (row-specific text, '' for gap rows) */
-  dmesg: string[];
+  /**
+   * the dmesg lines of the rows ('' for gap rows), joined into one string: row k's line is
+   * dmesgText.slice(dmesgEnd[k - 1] ?? 0, dmesgEnd[k]) (pageDmesg). One string a page rather than one
+   * a row, so a page the table keeps is a few objects for the garbage collector to trace, not hundreds.
+   */
+  dmesgText: string;
+  dmesgEnd: Uint32Array;
   reasonTexts: string[];
   stages: string[];
   recordings: string[];
@@ -103,6 +108,11 @@ export function pageBdf(c: FaultPageColumns, k: number): string {
   return `${hex(v >>> 16, 4)}:${hex(rid >> 8, 2)}:${hex((rid >> 3) & 0x1f, 2)}.${rid & 7}`;
 }
 
+/** The dmesg line of a page's row k. */
+export function pageDmesg(c: FaultPageColumns, k: number): string {
+  return c.dmesgText.slice(k > 0 ? c.dmesgEnd[k - 1]! : 0, c.dmesgEnd[k]!);
+}
+
 /** Entry k of a columns page in the row shape (what the row shape of the same query gives). */
 export function faultPageRow(
   c: FaultPageColumns,
@@ -128,7 +138,7 @@ export function faultPageRow(
     stage: c.stages[c.stage[k]!]!,
     recording: c.recordings[c.recording[k]!]!,
     classes,
-    dmesg: c.dmesg[k]!,
+    dmesg: pageDmesg(c, k),
   };
   if (kind === PAGE_KIND_HAZARD) {
     const unmapTime = c.unmapTime[k]!;
