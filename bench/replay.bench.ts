@@ -18,6 +18,8 @@ import { Prng } from '../src/trace/gen/prng';
 import { TraceGenerator, type GenExpected, type GenOptions } from '../src/trace/gen/index';
 
 export interface ReplayBenchResult {
+  /** the trace file replayed */
+  path: string;
   tlps: number;
   /** seconds to generate the trace, or null when an earlier one was reused */
   generatedIn: number | null;
@@ -46,6 +48,11 @@ export function benchTraceOptions(tlps: number): Required<Omit<GenOptions, 'plat
     staleUnmaps: 100,
     controlEvents: 1000,
   };
+}
+
+/** The bench's trace of `tlps` TLPs: its path, generated first when absent. */
+export async function benchTrace(tlps: number): Promise<string> {
+  return (await traceFor(benchTraceOptions(tlps))).path;
 }
 
 /** The trace file for these options: reused when its header says it was generated with them. */
@@ -105,6 +112,7 @@ export async function runReplayBench(
       seeksMs.push(performance.now() - s0);
     }
     return {
+      path,
       tlps: result.summary.tlps,
       generatedIn,
       fileBytes: (await stat(path)).size,

@@ -4,9 +4,11 @@
 // Environment: IOMMU_LAB_BENCH_TLPS (default 50 000 000) sizes the replay trace;
 // IOMMU_LAB_BENCH_100M=1 adds the 100 M-record peak-RSS check (slow: a 3 GiB trace);
 // IOMMU_LAB_BENCH_ONLY=fault-table runs only the fault table's benches (=fault-table-ui: only its
-// Chromium part, with IOMMU_LAB_BENCH_UI=1).
+// Chromium part, with IOMMU_LAB_BENCH_UI=1); =replay runs only the end-to-end replay and =engine only the engine alone (for profiling:
+// `node --cpu-prof --cpu-prof-dir=.prof out/bench/run.js` writes one profile per thread).
 import { cpus, totalmem } from 'node:os';
-import { runReplayBench, type ReplayBenchResult } from './replay.bench';
+import { benchTrace, runReplayBench, type ReplayBenchResult } from './replay.bench';
+import { runEngineBench, type EngineBenchResult } from './engine.bench';
 import { runRingBench } from './ring.bench';
 import { runTranslateBench } from './translate.bench';
 import { printUiFirstViewBench } from './ui-first-view';
@@ -21,6 +23,34 @@ if (only === 'fault-table' || only === 'fault-table-ui') {
   console.log('');
   console.log('Fault table:');
   await printFaultTableBench(console.log, process.env.IOMMU_LAB_BENCH_UI === '1', only === 'fault-table');
+  process.exit(0);
+}
+
+/** records of the trace the engine-alone figure replays from memory (decoded first, not timed) */
+const ENGINE_TLPS = 10_000_000;
+function showEngine(e: EngineBenchResult): void {
+  console.log(
+    `  engine alone (one thread, the first ${(e.tlps / 1e6).toFixed(0)} M TLPs decoded into memory first): ` +
+      `${(e.perSecond / 1e6).toFixed(1)} M TLP/s, ${((e.seconds * 1e9) / e.tlps).toFixed(1)} ns a TLP`,
+  );
+}
+
+if (only === 'engine') {
+  showEngine(
+    await runEngineBench(
+      await benchTrace(Number(process.env.IOMMU_LAB_BENCH_TLPS ?? 50_000_000)),
+      ENGINE_TLPS,
+    ),
+  );
+  process.exit(0);
+}
+if (only === 'replay') {
+  const tlps = Number(process.env.IOMMU_LAB_BENCH_TLPS ?? 50_000_000);
+  const r = await runReplayBench(tlps, { log: console.log, seeks: 0 });
+  console.log(
+    `  end to end: ${(r.perSecond / 1e6).toFixed(1)} M TLP/s (${r.tlps} TLPs in ${r.playSeconds.toFixed(2)} s)`,
+  );
+  showEngine(await runEngineBench(r.path, ENGINE_TLPS));
   process.exit(0);
 }
 
@@ -64,7 +94,9 @@ const show = (r: ReplayBenchResult): void => {
 console.log('');
 const tlps = Number(process.env.IOMMU_LAB_BENCH_TLPS ?? 50_000_000);
 console.log('Native trace replay from the file: decoder worker → ring → engine worker:');
-show(await runReplayBench(tlps, { log: console.log }));
+const replayed = await runReplayBench(tlps, { log: console.log });
+show(replayed);
+showEngine(await runEngineBench(replayed.path, ENGINE_TLPS));
 if (process.env.IOMMU_LAB_BENCH_100M === '1') {
   console.log('');
   console.log('100 M-record trace (peak RSS check):');
