@@ -17,7 +17,7 @@ export interface EngineBenchResult {
 }
 
 /** Replays the first `maxTlps` TLPs of the trace at `path` in this thread, `rounds` times; the best round. */
-export async function runEngineBench(path: string, maxTlps: number, rounds = 3): Promise<EngineBenchResult> {
+export async function runEngineBench(path: string, maxTlps: number, rounds = 5): Promise<EngineBenchResult> {
   const input = await openNativeInput(path);
   const chunks: DecodedChunk[] = [];
   let n = 0;

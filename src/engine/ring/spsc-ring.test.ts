@@ -15,9 +15,9 @@ import { createRing, RingConsumer, RingProducer, ringState, type RingState } fro
 const WORKER = `
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingConsumer, RingProducer } from './spsc-ring.mjs';
-const { role, sab, count, publishEvery, batch } = workerData;
+const { role, sab, count, publishEvery, batch, pollMs, polls } = workerData;
 if (role === 'produce') {
-  const p = new RingProducer(sab, { publishEvery });
+  const p = new RingProducer(sab, { publishEvery, pollMs, polls });
   const rw = p.recordWords, words = p.words;
   for (let i = 0; i < count; i++) {
     const at = p.claim();
@@ -175,6 +175,27 @@ describe('SPSC ring across two threads', () => {
     expect([c.words[c.slot(0)], c.words[c.slot(1) + 7]]).toEqual([wordOf(4, 0), wordOf(5, 7)]);
     c.release(2);
     expect(c.acquire()).toBe(0); // closed and drained: returns at once
+  });
+
+  it('lets a napping producer find room by itself: the consumer never notifies it', async () => {
+    const sab = createRing(4);
+    // naps of 5 ms, up to 10 000 of them: the ring is freed long before they run out
+    const producer = run('produce', sab, { count: 6, publishEvery: 4, pollMs: 5, polls: 10_000 });
+    const full = await until(sab, (s) => s.written === 4);
+    expect(full).toMatchObject({ released: 0, producerWaiting: false, producerWaits: 0 });
+    new RingConsumer(sab).release(4); // the flag is down: no notify
+    expect(await producer).toEqual({ produced: 6 });
+    expect(ringState(sab)).toMatchObject({ written: 6, producerWaits: 0, producerWoken: 0 });
+  });
+
+  it('puts a producer to sleep once its naps are over, and the consumer wakes it', async () => {
+    const sab = createRing(4);
+    const producer = run('produce', sab, { count: 6, publishEvery: 4, pollMs: 1, polls: 3 });
+    const asleep = await until(sab, (s) => s.producerWaits === 1);
+    expect(asleep).toMatchObject({ written: 4, released: 0, producerWaiting: true });
+    new RingConsumer(sab).release(4);
+    expect(ringState(sab)).toMatchObject({ producerWoken: 1 });
+    expect(await producer).toEqual({ produced: 6 });
   });
 
   it('refuses a capacity that is not a power of two', () => {

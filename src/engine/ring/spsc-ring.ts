@@ -119,8 +119,13 @@ abstract class RingEnd {
    * word counts the sleeps) and sleeping on it unless `ready()` holds by then; the other side clears
    * the flag and notifies. Only called when the ring is empty or full.
    */
-  protected waitUntil(flag: number, ready: () => boolean): void {
+  protected waitUntil(flag: number, ready: () => boolean, pollMs = 0, polls = 0): void {
     for (let i = 0; i < this.spin; i++) if (ready()) return;
+    // Timed naps with the flag down: the other side is not asked to notify (no wake to pay for there)
+    for (let i = 0; i < polls; i++) {
+      Atomics.wait(this.ctl, flag, 0, pollMs);
+      if (ready()) return;
+    }
     for (;;) {
       Atomics.store(this.ctl, flag, 1);
       if (ready()) {
@@ -147,6 +152,15 @@ export interface RingProducerOptions {
   publishEvery?: number;
   /** re-checks of a full ring before sleeping (default DEFAULT_SPIN) */
   spin?: number;
+  /**
+   * On a full ring, first take up to `polls` naps of `pollMs` ms (Atomics.wait with a timeout), re-checking
+   * after each, before sleeping until woken (default none). While the consumer frees room within
+   * them it never has to notify this side: the cost of waking moves from the consumer's thread, when
+   * that is the bottleneck, to this one's. A consumer that stops (a paused replay) still leaves this
+   * side asleep for good once the naps are over.
+   */
+  pollMs?: number;
+  polls?: number;
 }
 
 export class RingProducer extends RingEnd {
@@ -154,6 +168,8 @@ export class RingProducer extends RingEnd {
   private readCache: number;
   private pending = 0;
   private readonly publishEvery: number;
+  private readonly pollMs: number;
+  private readonly polls: number;
   /** refreshes readCache; true when a slot is free */
   private readonly notFull = () =>
     ((this.w - (this.readCache = Atomics.load(this.ctl, READ))) | 0) < this.capacity;
@@ -163,6 +179,8 @@ export class RingProducer extends RingEnd {
     this.w = Atomics.load(this.ctl, WRITE);
     this.readCache = Atomics.load(this.ctl, READ);
     this.publishEvery = Math.max(1, Math.min(options.publishEvery ?? this.capacity >>> 2, this.capacity));
+    this.pollMs = Math.max(0, options.pollMs ?? 0);
+    this.polls = this.pollMs > 0 ? Math.max(0, Math.floor(options.polls ?? 0)) : 0;
   }
 
   /** Word offset of the next free slot in `words`, waiting while the ring is full. Then commit(). */
@@ -170,7 +188,7 @@ export class RingProducer extends RingEnd {
     if (((this.w - this.readCache) | 0) >= this.capacity && !this.notFull()) {
       // Full: the consumer must see every committed record before this side waits for it.
       this.publish();
-      this.waitUntil(PRODUCER_WAITING, this.notFull);
+      this.waitUntil(PRODUCER_WAITING, this.notFull, this.pollMs, this.polls);
     }
     return (this.w & this.mask) * this.recordWords;
   }
