@@ -9,7 +9,7 @@
 // - Only presets substantiated by a documented column layout ship. No public export of a vendor tool
 //   (Teledyne LeCroy PETracer/Summit, Keysight/Agilent, Viavi Xgig) could be found, so the one built-in
 //   preset is 'generic', this lab's own documented layout; Keysight/Agilent's native .pad capture is
-//   recognised by detect.ts but not parsed.
+//   read as it is (agilent-pad.ts, framed into packets by agilent-pad-packets.ts), no export needed.
 // - Field values: requester id as "bb:dd.f", "ssss:bb:dd.f" or a 16-bit hex number ("0x0a00", "0a00");
 //   type as the PCIe mnemonic (MRd, MRd32, MRd64, MRdLk, MWr, MWr32, MWr64, FetchAdd, Swap, CAS, Cpl,
 //   CplD, CplLk, CplDLk, Msg, MsgD, IORd, IOWr, CfgRd0…); address hex ("0x" optional); length in bytes
