@@ -31,6 +31,7 @@ import {
 import { FilterError, parseFilter } from '../query/filter';
 import type { FaultQuery } from '../query/query';
 import { ReplayRows } from '../host/replay/fault-store';
+import { tableRows } from '../host/replay/table-rows';
 import { EXIT } from './exit-codes';
 import { replayReport, writeReport } from './report-command';
 
@@ -165,7 +166,7 @@ async function replayNative(
   const o = {
     profile,
     iotlbMode: opts.iotlb ?? 'hardware',
-    maxRows: Math.max(maxFaults, 1),
+    maxFaults,
     label: basename(trace),
   };
   const showProgress = opts.progress ?? process.stderr.isTTY === true;
@@ -207,31 +208,14 @@ async function replayNative(
   };
 }
 
-/**
- * --filter: the first `max` faults and hazards matching the filter (already checked), in the shapes the
- * unfiltered lists have, and how many match.
- */
+/** --filter: the first `max` faults and hazards matching the filter (already checked), and how many match. */
 function filtered(
   table: FaultQuery,
   expression: string,
   max: number,
 ): Pick<ReplayReport, 'faultRows' | 'hazardRows' | 'filter'> {
-  const faults = table.matching(`fault && (${expression})`);
-  const hazards = table.matching(`hazard && (${expression})`);
-  const store = table.store;
-  const faultRows = [...faults.subarray(0, max)].map((i) => faultRow(store.fault(i)!));
-  const hazardRows = [...hazards.subarray(0, max)].map((i): HazardRow => {
-    const r = store.row(i);
-    return {
-      kind: 'stale-iotlb',
-      time: r.time,
-      bdf: r.bdf,
-      address: r.address,
-      access: r.access,
-      ...r.hazard!,
-    };
-  });
-  return { faultRows, hazardRows, filter: { expression, faults: faults.length, hazards: hazards.length } };
+  const { faultRows, hazardRows, faults, hazards } = tableRows(table, max, expression);
+  return { faultRows, hazardRows, filter: { expression, faults, hazards } };
 }
 
 /** A count as the progress line shows it: exact below a million, else in millions. */

@@ -104,7 +104,7 @@ async function firmwareFindingsOf(opts: ReportRunOptions) {
  * is read whole and replayed in this thread; a native trace (by its magic) streams through
  * nativeReportPass (src/host/replay/native-report.ts), also in this thread: the worker player cannot
  * give the walks at each cluster's first fault nor the final lab state (its engine, EngineCore, folds
- * faults out in batches and sends counts and the first rows only).
+ * faults out in batches and sends counts and the fault table's rows only).
  */
 export async function replayReport(trace: string, opts: ReportRunOptions = {}): Promise<Report> {
   if (await isNativeTrace(trace)) return replayNativeReport(trace, opts);

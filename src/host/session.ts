@@ -513,7 +513,6 @@ export class Session {
             label,
             onRows,
             onError,
-            maxRows: 0,
             snapshotsPerSecond: 10,
             // it only plays forward: no checkpoints needed
             checkpointEvery: 2 ** 40,

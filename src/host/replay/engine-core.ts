@@ -1,15 +1,14 @@
 // The engine side of the worker player, without the thread: a Replay (src/engine/replay.ts) fed TLP
 // records (Replay.applyTlpWords, straight from a Uint32Array) and queue items (control events through
 // Replay.apply, observed faults, chunk starts, problems), plus what the player keeps beside it:
-// aggregates (aggregates.ts), observed/model agreement (agreement.ts), the first fault and hazard
-// rows, and checkpoints for seeks. The engine worker drives it from the ring; the CLI's in-thread path
+// aggregates (aggregates.ts), observed/model agreement (agreement.ts), every fault and hazard handed to
+// the fault table's row sink (fault-store.ts), and checkpoints for seeks. The engine worker drives it from the ring; the CLI's in-thread path
 // (--compare-profiles) and the tests drive it from decoded chunks. Depends on nothing Node-specific.
 //
 // Faults and hazards are folded out of the Replay after each batch (fold()), so its lists stay short.
 //
 // Checkpoints, for seeks. At the start of a chunk, once `checkpointEvery` TLPs have passed since the
-// last one, the core saves its counts (small: aggregates, per-requester counts, row counts, TDISP
-// states) and the number of control events applied so far; control events are logged as they are first
+// last one, the core saves its counts (small: aggregates, per-requester counts, TDISP states) and the number of control events applied so far; control events are logged as they are first
 // applied. A seek to time t rebuilds the model from the last checkpoint A at least WARMUP_NS (the DMA-FQ
 // flush timeout, 10 ms) before the checkpoint R it restarts from: a fresh lab, the logged control
 // events up to A re-applied, then the records from A to R replayed uncounted so that the IOTLB and
@@ -23,8 +22,8 @@ import { Replay, type ControlStep, type Fault, type Hazard, type RejectedControl
 import type { TdispState } from '../../engine/iommu/tdisp';
 import { IOVA_FQ_TIMEOUT_NS } from '../../engine/vtd/intel-driver';
 import type { FaultProfile } from '../../engine/vtd/translate';
-import { deviceSummaries, faultRow, hazardRow, SUMMARY_VERSION } from '../../report/summary';
-import type { FaultRow, HazardRow, ReplayStatus } from '../../shared/api';
+import { deviceSummaries, SUMMARY_VERSION } from '../../report/summary';
+import type { ReplayStatus } from '../../shared/api';
 import type { TraceProblem } from '../../trace/native/index';
 import { Aggregates, type RunSummaryCounts } from './aggregates';
 import { Agreement, DEFAULT_MATCH_WINDOW_NS, type AgreementReport } from './agreement';
@@ -36,7 +35,6 @@ const F_PASID_PRESENT = 1 << 20;
 export interface CoreOptions {
   profile?: FaultProfile;
   iotlbMode?: 'hardware' | 'strict';
-  maxRows?: number;
   checkpointEvery?: number;
   matchWindowNs?: number;
   /** file offset of the first chunk: checkpoint 0 restarts there */
@@ -54,8 +52,6 @@ export interface Checkpoint {
   faultsByRid: [number, number][];
   agg: Aggregates;
   agreement: Agreement;
-  faultRows: number;
-  hazardRows: number;
   rejected: number;
   problems: number;
   skipped: number;
@@ -75,13 +71,6 @@ export class EngineCore {
   observed = 0;
   skipped = 0;
   problems: TraceProblem[] = [];
-  /** rows produced since the last snapshot, and how many were kept before them */
-  private faultRows: FaultRow[] = [];
-  private hazardRows: HazardRow[] = [];
-  private faultRowsKept = 0;
-  private hazardRowsKept = 0;
-  private faultRowBase = 0;
-  private hazardRowBase = 0;
   /** takes every fault and hazard counted, with its ordinal (the fault table's rows: fault-store.ts) */
   rowSink: { fault(f: Fault, ordinal: number): void; hazard(h: Hazard, ordinal: number): void } | null = null;
   /** every control event applied, in order, for rebuilding after a seek */
@@ -91,7 +80,6 @@ export class EngineCore {
   private lastCheckpointTlps = 0;
   /** while replaying toward a checkpoint after a seek: nothing is counted, then its counts return */
   private warmTo: Checkpoint | null = null;
-  private readonly maxRows: number;
   private readonly checkpointEvery: number;
 
   constructor(
@@ -105,7 +93,6 @@ export class EngineCore {
     }
     this.platform = loaded.value;
     this.profile = options.profile ?? 'vtd-spec';
-    this.maxRows = options.maxRows ?? 50_000;
     this.checkpointEvery = options.checkpointEvery ?? 1 << 18;
     this.replay = this.newReplay();
     this.agreement = new Agreement(options.matchWindowNs ?? DEFAULT_MATCH_WINDOW_NS);
@@ -161,7 +148,7 @@ export class EngineCore {
     }
   }
 
-  /** Folds the faults and hazards the Replay raised since the last call into the counts and rows. */
+  /** Folds the faults and hazards the Replay raised since the last call into the counts and the row sink. */
   fold(): void {
     const r = this.replay;
     if (r.faults.length) {
@@ -170,12 +157,6 @@ export class EngineCore {
           this.agg.addFault(f);
           this.rowSink?.fault(f, this.agg.faults - 1);
           this.agreement.onModelFault(f);
-          if (this.faultRowsKept < this.maxRows) {
-            const row = faultRow(f);
-            row.index = this.agg.faults - 1;
-            this.faultRows.push(row);
-            this.faultRowsKept++;
-          }
         }
       }
       r.faults.length = 0;
@@ -185,10 +166,6 @@ export class EngineCore {
         for (const h of r.hazards) {
           this.agg.addHazard(h);
           this.rowSink?.hazard(h, this.agg.hazards - 1);
-          if (this.hazardRowsKept < this.maxRows) {
-            this.hazardRows.push(hazardRow(h));
-            this.hazardRowsKept++;
-          }
         }
       }
       r.hazards.length = 0;
@@ -238,9 +215,6 @@ export class EngineCore {
     for (let i = 0; i < a.controls; i++) this.replay.apply(this.controlLog[i]!);
     this.restore(a);
     this.warmTo = a === r ? null : r;
-    // the rows up to R stay valid: snapshots while warming up must not drop them
-    this.faultRowsKept = this.faultRowBase = r.faultRows;
-    this.hazardRowsKept = this.hazardRowBase = r.hazardRows;
     return a.offset;
   }
 
@@ -282,10 +256,6 @@ export class EngineCore {
     this.observed = c.observed;
     this.problems.length = c.problems;
     this.skipped = c.skipped;
-    this.faultRows = [];
-    this.hazardRows = [];
-    this.faultRowsKept = this.faultRowBase = c.faultRows;
-    this.hazardRowsKept = this.hazardRowBase = c.hazardRows;
     this.lastCheckpointTlps = c.tlps;
   }
 
@@ -312,8 +282,6 @@ export class EngineCore {
       faultsByRid: sparse(r.faultsByRid),
       agg: this.agg.freeze(),
       agreement: this.agreement.clone(),
-      faultRows: this.faultRowsKept,
-      hazardRows: this.hazardRowsKept,
       rejected: r.rejected.length,
       problems: this.problems.length,
       skipped: this.skipped,
@@ -322,10 +290,10 @@ export class EngineCore {
     };
   }
 
-  /** The state for the UI; hands over the rows produced since the last snapshot. */
+  /** The state for the UI (the fault table's rows travel apart: fault-store.ts). */
   snapshot(status: ReplayStatus, speed: number): EngineSnapshot {
     this.fold();
-    const s: EngineSnapshot = {
+    return {
       status,
       time: this.replay.time,
       eventsApplied: this.events,
@@ -340,18 +308,7 @@ export class EngineCore {
       profile: this.profile,
       aggregates: this.agg.snapshot(this.replay.tlpsByRid),
       devices: deviceSummaries(this.replay.lab, this.replay),
-      faultRows: this.faultRows,
-      hazardRows: this.hazardRows,
-      faultRowBase: this.faultRowBase,
-      hazardRowBase: this.hazardRowBase,
-      faultRowCount: this.faultRowsKept,
-      hazardRowCount: this.hazardRowsKept,
     };
-    this.faultRowBase += this.faultRows.length;
-    this.hazardRowBase += this.hazardRows.length;
-    this.faultRows = [];
-    this.hazardRows = [];
-    return s;
   }
 
   summary(): RunSummaryCounts {

@@ -40,7 +40,6 @@ export function runEngineWorker(d: EngineData): void {
   const core = new FaultTimesCore(o.platform, {
     profile: o.profile,
     iotlbMode: o.iotlbMode,
-    maxRows: o.maxRows,
     checkpointEvery: o.checkpointEvery,
     matchWindowNs: o.matchWindowNs,
     firstChunkOffset: o.firstChunkOffset,

@@ -1,6 +1,7 @@
 // Replaying a whole native trace, for `iommu-lab replay`: through the worker player (the normal path),
 // or in this thread (to compare two fault-semantics profiles request by request). Both feed the same
-// EngineCore, so they give the same counts.
+// EngineCore, so they give the same counts, and fill the same fault table, whose first rows they return
+// (table-rows.ts).
 import { faultBdf, type Fault } from '../../engine/replay';
 import type { FaultProfile } from '../../engine/vtd/translate';
 import type { FaultRow, HazardRow, ReplayStats } from '../../shared/api';
@@ -12,18 +13,20 @@ import { EngineCore } from './engine-core';
 import { RowSink, WorkerRows } from './fault-store';
 import type { NativeInput } from './native-input';
 import type { EngineResult } from './protocol';
+import { tableRows } from './table-rows';
 import { WorkerPlayer } from './worker-player';
 
 export interface NativeReplayOptions {
   profile: FaultProfile;
   iotlbMode: 'hardware' | 'strict';
-  /** fault and hazard rows to keep */
-  maxRows: number;
+  /** fault, hazard and differing-request rows to list */
+  maxFaults: number;
   label: string;
 }
 
 export interface NativeReplayOutput {
   result: EngineResult;
+  /** the first `maxFaults` faults and hazards (from `table`) */
   faultRows: readonly FaultRow[];
   hazardRows: readonly HazardRow[];
   /** every fault and hazard, for --filter (fault-store.ts) */
@@ -39,7 +42,6 @@ export async function replayNativeWorkers(
   const player = await WorkerPlayer.open(input, {
     profile: o.profile,
     iotlbMode: o.iotlbMode,
-    maxRows: o.maxRows,
     label: o.label,
     snapshotsPerSecond: onStats ? 2 : 1,
     onStats,
@@ -47,7 +49,8 @@ export async function replayNativeWorkers(
   try {
     const result = await player.run();
     const table = player.table().query;
-    return { result, faultRows: [...player.faultRows], hazardRows: [...player.hazardRows], table };
+    const { faultRows, hazardRows } = tableRows(table, o.maxFaults);
+    return { result, faultRows, hazardRows, table };
   } finally {
     await player.dispose();
   }
@@ -73,14 +76,14 @@ export const outcomeText = (reason: number): string =>
 
 /**
  * Replays the trace in this thread; with `other`, a second engine under that profile takes every event
- * in lockstep and the requests whose outcomes differ are listed (the first `o.maxRows`).
+ * in lockstep and the requests whose outcomes differ are listed (the first `o.maxFaults`).
  */
 export async function replayNativeInThread(
   input: NativeInput,
   o: NativeReplayOptions,
   other?: FaultProfile,
 ): Promise<NativeReplayOutput & { comparison: ProfileComparison | null }> {
-  const options = { iotlbMode: o.iotlbMode, maxRows: o.maxRows, firstChunkOffset: input.firstChunkOffset };
+  const options = { iotlbMode: o.iotlbMode, firstChunkOffset: input.firstChunkOffset };
   const a = new EngineCore(input.platformJson, { ...options, profile: o.profile });
   const b = other ? new EngineCore(input.platformJson, { ...options, profile: other }) : null;
   const sink = (a.rowSink = new RowSink(o.profile));
@@ -112,7 +115,7 @@ export async function replayNativeInThread(
         const i = comparison.requests++;
         if (fa === fb) continue;
         comparison.differing++;
-        if (comparison.rows.length >= o.maxRows) continue;
+        if (comparison.rows.length >= o.maxFaults) continue;
         const access = (words[at + 3]! >>> 24) & 3;
         comparison.rows.push({
           index: i,
@@ -135,10 +138,11 @@ export async function replayNativeInThread(
     a.fold();
     if (b) b.fold();
   }
-  const snap = a.snapshot('done', 0);
+  a.fold();
   const rows = new WorkerRows();
   const batch = sink.take(a.agg.faults + a.agg.hazards);
   if (batch) rows.take(batch);
   const table = rows.query;
-  return { result: a.result(), faultRows: snap.faultRows, hazardRows: snap.hazardRows, comparison, table };
+  const { faultRows, hazardRows } = tableRows(table, o.maxFaults);
+  return { result: a.result(), faultRows, hazardRows, comparison, table };
 }

@@ -3,7 +3,7 @@
 // A report needs, for each fault cluster, the page walk and the group's state at the moment its first
 // fault happened, and at the end the lab's final state (mappings, groups, PASID attachments, the
 // unmaps hints name). The worker player's engine folds faults out in batches and sends only counts and
-// the first `maxRows` rows, so it cannot give these without changing its engine (see the note in
+// the fault table's rows, so it cannot give these without changing its engine (see the note in
 // src/cli/report-command.ts). This pass reads the chunks (readNativeTrace, bounded memory), merges each
 // chunk's TLP records and control events in file order exactly as the player does (chunkItems), and
 // feeds them to a ReportRun (src/report/report-model.ts), which walks the tables when a cluster opens.

@@ -20,7 +20,7 @@ import type { RejectedControl } from '../../engine/replay';
 import type { FaultProfile } from '../../engine/vtd/translate';
 import type { ControlEvent } from '../../trace/control-script';
 import type { ObservedFaultEvent, TraceProblem } from '../../trace/native/index';
-import type { DeviceSummary, FaultRow, HazardRow, ReplayAggregates, ReplayStatus } from '../../shared/api';
+import type { DeviceSummary, ReplayAggregates, ReplayStatus } from '../../shared/api';
 import type { RowBatch } from '../../query/fault-columns';
 import type { AgreementReport } from './agreement';
 import type { RunSummaryCounts } from './aggregates';
@@ -79,8 +79,6 @@ export interface EngineOptions {
   platform: Record<string, unknown>;
   profile: FaultProfile;
   iotlbMode: 'hardware' | 'strict';
-  /** fault and hazard rows kept (and sent) in full; counts go on beyond */
-  maxRows: number;
   /** file offset of the first chunk */
   firstChunkOffset: number;
   /** TLPs between checkpoints (restart points for seeks) */
@@ -130,17 +128,6 @@ export interface EngineSnapshot {
   profile: FaultProfile;
   aggregates: ReplayAggregates;
   devices: DeviceSummary[];
-  /**
-   * Rows of faults and hazards produced since the previous snapshot (of the first maxRows), and the
-   * index of the first of them. Row i is the trace's i-th fault whichever pass produced it, so the
-   * controller keeps the longest list and shows its first faultRowCount rows (fewer after a seek back).
-   */
-  faultRows: FaultRow[];
-  hazardRows: HazardRow[];
-  faultRowBase: number;
-  hazardRowBase: number;
-  faultRowCount: number;
-  hazardRowCount: number;
   /** records waiting in the ring when the snapshot was taken, as a fraction of its capacity (0..1) */
   ringFill?: number;
 }

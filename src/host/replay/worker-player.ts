@@ -2,13 +2,13 @@
 // (decoder-worker.ts reads and checks chunks; engine-worker.ts applies them) and drives it from this
 // thread: play (as fast as possible, or at ×speed of trace time), pause, step, seek to a time, speed.
 // Snapshots arrive at most `snapshotsPerSecond` times a second (30 by default) as ReplayStats with
-// compact typed-array aggregates; this side keeps the latest one, the device table and the first
-// `maxRows` fault and hazard rows. Used by `iommu-lab replay` for native traces and by the session
+// compact typed-array aggregates; this side keeps the latest one, the device table and the fault table
+// (every fault and hazard, as columns: fault-store.ts). Used by `iommu-lab replay` for native traces and by the session
 // behind the UI. Nothing here blocks this thread.
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { InspectError, type InspectQuery } from '../../engine/inspect/index';
 import type { FaultProfile } from '../../engine/vtd/translate';
-import type { DeviceSummary, FaultRow, HazardRow, ReplayStats } from '../../shared/api';
+import type { DeviceSummary, ReplayStats } from '../../shared/api';
 import { SUMMARY_VERSION } from '../../report/summary';
 import { LiveCounters } from '../live-counters';
 import type { RowBatch } from '../../query/fault-columns';
@@ -31,8 +31,6 @@ import { workerScript } from './worker-url';
 export interface WorkerPlayerOptions {
   profile?: FaultProfile;
   iotlbMode?: 'hardware' | 'strict';
-  /** fault and hazard rows kept in full (default 50 000) */
-  maxRows?: number;
   /** TLPs between the checkpoints seeks restart from (default 2^18) */
   checkpointEvery?: number;
   snapshotsPerSecond?: number;
@@ -48,8 +46,6 @@ export interface WorkerPlayerOptions {
 
 export class WorkerPlayer {
   private snap: EngineSnapshot;
-  private readonly faultRowList: FaultRow[] = [];
-  private readonly hazardRowList: HazardRow[] = [];
   private resultValue: EngineResult | null = null;
   private doneWaiters: { resolve: (r: EngineResult) => void; reject: (e: Error) => void }[] = [];
   private seekWaiters = new Map<number, (s: ReplayStats) => void>();
@@ -107,7 +103,6 @@ export class WorkerPlayer {
         platform: input.platformJson,
         profile: options.profile ?? input.autoProfile,
         iotlbMode: options.iotlbMode ?? 'hardware',
-        maxRows: options.maxRows ?? 50_000,
         firstChunkOffset: input.firstChunkOffset,
         checkpointEvery: options.checkpointEvery ?? 1 << 18,
         snapshotsPerSecond: options.snapshotsPerSecond ?? 30,
@@ -219,8 +214,6 @@ export class WorkerPlayer {
   }
 
   private take(s: EngineSnapshot): void {
-    s.faultRows.forEach((r, i) => (this.faultRowList[s.faultRowBase + i] = r));
-    s.hazardRows.forEach((r, i) => (this.hazardRowList[s.hazardRowBase + i] = r));
     this.snap = s;
     this.notify();
   }
@@ -294,15 +287,6 @@ export class WorkerPlayer {
   /** The fault table's rows as received (with where a far seek left gaps: fault-store.ts). */
   get tableRows(): WorkerRows {
     return this.rows;
-  }
-
-  /** The first fault rows (up to maxRows) of the state shown, in order. */
-  get faultRows(): readonly FaultRow[] {
-    return this.faultRowList.slice(0, this.snap.faultRowCount);
-  }
-
-  get hazardRows(): readonly HazardRow[] {
-    return this.hazardRowList.slice(0, this.snap.hazardRowCount);
   }
 
   /** The result of the last time the trace was played to its end, or null. */
