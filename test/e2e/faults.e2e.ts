@@ -97,7 +97,9 @@ describe('the fault table', () => {
       await expect.poll(() => count(page)).toBe(2);
       await expect.poll(() => grid.locator('[data-testid="fault-row"]').count()).toBe(2);
       // each row's dmesg cell holds its own line (a page carries them joined: pageDmesg cuts them out)
-      const lines = await grid.locator('[data-testid="fault-row"] .c-dmesg').allTextContents();
+      const dmesgCells = grid.locator('[data-testid="fault-row"] .c-dmesg');
+      await expect.poll(() => dmesgCells.count()).toBe(2);
+      const lines = await dmesgCells.allTextContents();
       expect(lines).toHaveLength(2);
       for (const line of lines) {
         expect(line.split('iommu-lab:')).toHaveLength(2);
@@ -134,8 +136,12 @@ describe('the fault table', () => {
       await expect.poll(() => header.getAttribute('aria-sort')).toBe('descending');
       const addressCells = grid.locator('[data-testid="fault-row"] .c-addr');
       await expect.poll(() => addressCells.count()).toBeGreaterThan(5);
-      const addrs = (await addressCells.allTextContents()).slice(0, 10).map((a) => BigInt(a.trim()));
-      for (let i = 1; i < addrs.length; i++) expect(addrs[i - 1]! >= addrs[i]!).toBe(true);
+      // the rows of the ascending order stay drawn until the descending page arrives: wait for it
+      const descending = async (): Promise<boolean> => {
+        const a = (await addressCells.allTextContents()).slice(0, 10).map((t) => BigInt(t.trim()));
+        return a.length > 5 && a.every((v, i) => i === 0 || a[i - 1]! >= v);
+      };
+      await expect.poll(descending).toBe(true);
       await grid.getByRole('columnheader', { name: /#/ }).getByRole('button').click();
       await expect
         .poll(() => grid.getByRole('columnheader', { name: /#/ }).getAttribute('aria-sort'))
