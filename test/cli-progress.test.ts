@@ -2,21 +2,18 @@
 // stderr only, so `--json` on stdout stays parseable; it prints at most once a second while the replay
 // runs and once at the end with the final counts (100 % of the records, the run's faults and hazards).
 // The throttle is checked on a fake clock; the end-to-end runs use a generated trace whose counts are
-// known by construction, in process and through the built launcher (bin/iommu-lab.js, which needs
-// `npm run build`: that test is skipped when out/cli is missing).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+// known by construction, in process here and through the built launcher in test/e2e/cli-launcher.e2e.ts
+// (it needs `npm run build`, which the e2e phase runs first).
+import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkRun, LINE } from './support/progress-check';
 import { EXIT } from '../src/cli/exit-codes';
 import { genCommand } from '../src/cli/gen-command';
 import { progressLine, replayCommand } from '../src/cli/replay';
 import type { ReplayStats } from '../src/shared/api';
-
-const LINE =
-  /^replay: (\d+)% (\d+|\d+\.\d M) of (\d+|\d+\.\d M) TLPs, (\d+) faults, (\d+) hazards, (\d+\.\d) M TLP\/s$/;
 
 const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-progress-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -81,23 +78,6 @@ describe('progressLine', () => {
   });
 });
 
-/** Checks stderr's progress lines against the --json summary printed on stdout. */
-function checkRun(stdout: string, stderrLines: string[]): void {
-  const j = JSON.parse(stdout) as { tlps: number; faults: number; hazards: number };
-  expect(j.tlps).toBe(TLPS);
-  expect(stderrLines.length).toBeGreaterThan(0);
-  for (const l of stderrLines) expect(l).toMatch(LINE);
-  const last = LINE.exec(stderrLines.at(-1)!)!;
-  expect([last[1], last[2], last[3], Number(last[4]), Number(last[5])]).toEqual([
-    '100',
-    String(TLPS),
-    String(TLPS),
-    j.faults,
-    j.hazards,
-  ]);
-  expect(stdout).not.toMatch(/replay: \d+%/);
-}
-
 describe('iommu-lab replay --progress', () => {
   it('in process: the lines go to the error writer, the JSON to the output writer', async () => {
     const out: string[] = [];
@@ -109,7 +89,7 @@ describe('iommu-lab replay --progress', () => {
       (s) => err.push(s),
     );
     expect(code & EXIT.FAULTS).toBe(EXIT.FAULTS);
-    checkRun(out.join('\n'), err);
+    checkRun(out.join('\n'), err, TLPS);
   });
 
   it('prints nothing without --progress when stderr is not a terminal', async () => {
@@ -122,16 +102,4 @@ describe('iommu-lab replay --progress', () => {
     );
     expect(err).toEqual([]);
   });
-
-  it.skipIf(!existsSync('out/cli/index.js'))(
-    'through the launcher: stdout is the JSON alone, the progress is on stderr',
-    { timeout: 60_000 },
-    () => {
-      const r = spawnSync(process.execPath, ['bin/iommu-lab.js', 'replay', trace, '--json', '--progress'], {
-        encoding: 'utf8',
-      });
-      expect(r.status! & EXIT.FAULTS).toBe(EXIT.FAULTS);
-      checkRun(r.stdout, r.stderr.split('\n').filter(Boolean));
-    },
-  );
 });
