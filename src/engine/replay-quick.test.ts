@@ -300,6 +300,43 @@ describe('runs of records (Replay.applyTlpRun)', () => {
     expect(ta.staleEvent).toEqual(tb.staleEvent);
   });
 
+  it('stops a run of hits at the DMA-FQ flush deadline: the flush empties the domain, the next read misses', () => {
+    const r = mapped();
+    ctl(r, 3, { op: 'dma_map', bdf: WIFI_BDF, iova: '0x200000', length: '0x1000' });
+    const ring = new Uint32Array(32);
+    rec(ring, 0, 10, WIFI, 0x100000, 'read'); // miss, walk, fill
+    expect(r.applyTlpRun(ring, 0, 1)).toBe(1);
+    expect(iotlb(r, WIFI)).toEqual([0, 1]);
+    // DMA-FQ: the unmap queues a flush of the whole domain's IOTLB for 10 ms later
+    ctl(r, 20, { op: 'dma_unmap', bdf: WIFI_BDF, iova: '0x200000', length: '0x1000' });
+    rec(ring, 0, 1_000_000, WIFI, 0x100040, 'read'); // a hit
+    rec(ring, 8, 10_000_030, WIFI, 0x100080, 'read'); // past the deadline: flushed, a miss and a refill
+    rec(ring, 16, 10_000_040, WIFI, 0x1000c0, 'read'); // a hit again
+    expect(r.applyTlpRun(ring, 0, 3)).toBe(3);
+    expect(iotlb(r, WIFI)).toEqual([2, 2]);
+    expect(r.time).toBe(10_000_040);
+  });
+
+  it('drains a pending fault record at the first record of the run 2 µs after it, hits or not', () => {
+    const r = mapped();
+    const ring = new Uint32Array(40);
+    rec(ring, 0, 10, WIFI, 0x100000, 'read'); // fill
+    rec(ring, 8, 100, WIFI, 0x300000, 'read'); // not mapped: fault 0x6, recorded, its interrupt pending
+    expect(r.applyTlpRun(ring, 0, 2)).toBe(2);
+    const fr = r.recorderOf(WIFI)!;
+    expect(fr.isPending(0)).toBe(true);
+    rec(ring, 0, 1_000, WIFI, 0x100000, 'read'); // a hit 0.9 µs after the fault: still pending
+    expect(r.applyTlpRun(ring, 0, 1)).toBe(1);
+    expect(fr.isPending(0)).toBe(true);
+    // one run: a hit still before the 2 µs, one past them (the driver has read and cleared the record), one more
+    rec(ring, 0, 1_500, WIFI, 0x100000, 'read');
+    rec(ring, 8, 2_100, WIFI, 0x100000, 'read');
+    rec(ring, 16, 3_000, WIFI, 0x100000, 'read');
+    expect(r.applyTlpRun(ring, 0, 3)).toBe(3);
+    expect(fr.isPending(0)).toBe(false);
+    expect(iotlb(r, WIFI)).toEqual([4, 2]);
+  });
+
   it('notes every requester ID it counts in ridsSeen, once', () => {
     const r = mapped();
     const ring = new Uint32Array(24);

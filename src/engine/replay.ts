@@ -259,8 +259,7 @@ export class Replay {
     if (
       (flags & F_SLOW) === 0 &&
       this.quick &&
-      !this.wide(words[w + 6]!) &&
-      unit.translator.hitRecord(words, w)
+      unit.translator.hitRun(words, w, 1, null, 0, Infinity, null, this.splitWide, false) === 1
     ) {
       if (this.keepOutcomes) this.outcomes.push(0);
       return null;
@@ -287,7 +286,8 @@ export class Replay {
    * player's marker records) and returns how many records it applied. onPasid, when given, is called with
    * the PASID of each record that carries one, before it is applied. The same effects as applyTlpWords() on
    * each record (faults come out in `faults`), with the common case in this loop: a clean IOTLB hit of a
-   * requester whose unit is known, with no DMA-FQ flush due, judged in place (VtdTranslator.hitRecord).
+   * requester whose unit is known, with no DMA-FQ flush due, judged in place a run at a time
+   * (VtdTranslator.hitRun).
    */
   applyTlpRun(
     words: Uint32Array,
@@ -319,12 +319,26 @@ export class Replay {
       if (u > 0 && t < deadline && (flags & F_SLOW) === 0 && fast) {
         const unit = units[u - 1]!;
         if (unit.pendingSince >= 0) this.drain(unit, t);
-        const len = words[at + 6]!;
-        if (!(splitWide && len > 4 && len <= 8) && unit.translator.hitRecord(words, at)) {
-          time = t;
-          tlps++;
-          byRid[ridSeg]!++;
-          if (keep) this.outcomes.push(0);
+        // this record and the clean hits of the same unit after it, in one go (one record while a fault
+        // record waits to be drained: each record's time may drain it); this record's PASID is counted
+        const n = unit.translator.hitRun(
+          words,
+          at,
+          unit.pendingSince >= 0 ? 1 : count - j,
+          unitOfRid,
+          u,
+          deadline,
+          byRid,
+          splitWide,
+          onPasid !== null,
+        );
+        if (n > 0) {
+          tlps += n;
+          if (keep) for (let k = 0; k < n; k++) this.outcomes.push(0);
+          j += n - 1;
+          at += (n - 1) * 8;
+          if (at >= end) at -= end;
+          time = words[at]! + words[at + 1]! * TWO_32;
           done = true;
         }
       }

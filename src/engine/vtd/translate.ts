@@ -42,7 +42,8 @@
 //   entries say meanwhile. Without caches, and under 'vtd-spec', pass-through is decided per request.
 // - hit(req) is the replay's shortcut for the common case: true (counting the IOTLB hit) exactly when
 //   translate() would answer STATUS_OK from its IOTLB fast path with no stale entry; otherwise no effect.
-//   hitRecord(words, w) is the same check read straight from a TLP record.
+//   hitRun(words, at, count, …) is the same check over a run of TLP records read in place, stopping at the
+//   first that is not a clean hit (Replay.applyTlpRun's loop); hitRecord(words, w) is it for one record.
 // - walkDetailed() is the slow path for the UI: same translator without caches (A/D updates off), recording
 //   every entry it reads with its decoded fields.
 
@@ -850,33 +851,72 @@ export class VtdTranslator {
   }
 
   /**
-   * hit() for the request of the TLP record at words[w..w+7] (src/trace/native/tlp-record.ts: word 2 the
-   * requester ID in bits 0-15, word 3 PASID 0-19, PASID present 20, AT 22-23, access 24-25, execute 26,
-   * privileged 27; words 4-5 the address, word 6 the length), read in place: same answer and the same count as
-   * hit() on the request the replay would build from it (sid = the requester ID), without a request object
-   * (Replay.applyTlpRun's per-record check; small enough for V8 to inline there with TranslationCache.hitClean).
+   * hit() for the requests of a run of TLP records, read in place from `words` (a chunk's records or the
+   * ring: src/trace/native/tlp-record.ts, word 2 the requester ID in bits 0-15 and the segment above, word
+   * 3 PASID 0-19, PASID present 20, T 21, AT 22-23, access 24-25, execute 26, privileged 27; words 4-5 the
+   * address, word 6 the length; the run wraps to word 0 at the end of `words`). Returns how many records
+   * from `at` (at most `count`) are clean IOTLB hits, with the same answer and the same IOTLB hit count as
+   * hit() on each request (sid = the requester ID), and stops before the first that is not, or that
+   * carries a T bit (the replay's TEE-IO checks need its slow path), or is not a TLP (access code 3: the
+   * worker player's markers), or is as wide as `splitWide` splits (5 to 8 bytes), or, with `unitOfRid`,
+   * is not of segment 0 with unitOfRid[requester] === `unit`, or is not earlier than `deadline`, or, with
+   * `stopAtPasid`, carries a PASID and is not the first. With `byRid`, counts each hit at its requester.
+   * Replay.applyTlpRun's loop over the common case; hitRecord is the same check for one record.
    */
-  hitRecord(words: Uint32Array, w: number): boolean {
+  hitRun(
+    words: Uint32Array,
+    at: number,
+    count: number,
+    unitOfRid: Int32Array | null,
+    unit: number,
+    deadline: number,
+    byRid: Uint32Array | null,
+    splitWide: boolean,
+    stopAtPasid: boolean,
+  ): number {
     const tlb = this.tlb;
-    const flags = words[w + 3]!;
-    const lo = words[w + 4]!;
-    const hi = words[w + 5]!;
-    const len = words[w + 6]!;
-    // untranslated (AT 0), no execute or privileged bit, within one page
-    if (tlb === null || (flags & 0x0cc0_0000) !== 0 || len === 0 || (lo & 0xfff) + len > 0x1000) return false;
-    const withPasid = (flags & 0x10_0000) !== 0;
-    let key = NO_PASID;
-    if (this.scalable) {
-      if (!withPasid) return false;
-      key = flags & 0xf_ffff;
-    } else if ((withPasid && this.cPasidLegacy !== 0) || (hi === 0 && lo >>> 20 === 0xfee)) return false;
-    const sid = words[w + 2]! & 0xffff;
+    if (tlb === null) return 0;
+    const end = words.length;
+    const scalable = this.scalable;
+    const pasidLegacy = this.cPasidLegacy !== 0;
     const cc = this.gateCtx;
-    if (cc !== null && !cc.valid(sid)) return false;
-    if (this.ptLatch !== null && this.ptLatch[sid] === 1) return false;
-    // needOf() | PERM_U, as hit() computes it
-    const a = (flags >>> 24) & 3;
-    return tlb.hitClean(sid, key, hi, lo, (a < 3 ? a + 1 : 3) | PERM_U);
+    const latch = this.ptLatch;
+    let j = 0;
+    for (; j < count; j++) {
+      const flags = words[at + 3]!;
+      const ridSeg = words[at + 2]!;
+      const lo = words[at + 4]!;
+      const hi = words[at + 5]!;
+      const len = words[at + 6]!;
+      // untranslated (AT 0), no T, execute or privileged bit, a TLP (access code 3 marks the player's
+      // marker records), within one page
+      if ((flags & 0x0ce0_0000) !== 0 || (flags & 0x0300_0000) === 0x0300_0000) break;
+      if (len === 0 || (lo & 0xfff) + len > 0x1000 || (splitWide && len > 4 && len <= 8)) break;
+      if (unitOfRid !== null && (ridSeg >= 0x1_0000 || unitOfRid[ridSeg] !== unit)) break;
+      if (!(words[at]! + words[at + 1]! * TWO_32 < deadline)) break;
+      const withPasid = (flags & 0x10_0000) !== 0;
+      if (withPasid && stopAtPasid && j > 0) break;
+      let key = NO_PASID;
+      if (scalable) {
+        if (!withPasid) break;
+        key = flags & 0xf_ffff;
+      } else if ((withPasid && pasidLegacy) || (hi === 0 && lo >>> 20 === 0xfee)) break;
+      const sid = ridSeg & 0xffff;
+      if (cc !== null && !cc.valid(sid)) break;
+      if (latch !== null && latch[sid] === 1) break;
+      // needOf() | PERM_U, as hit() computes it
+      const a = (flags >>> 24) & 3;
+      if (!tlb.hitClean(sid, key, hi, lo, (a < 3 ? a + 1 : 3) | PERM_U)) break;
+      if (byRid !== null) byRid[sid]!++;
+      at += 8;
+      if (at === end) at = 0;
+    }
+    return j;
+  }
+
+  /** hitRun() of the one record at words[w..w+7]: whether it is a clean IOTLB hit (counted if so). */
+  hitRecord(words: Uint32Array, w: number): boolean {
+    return this.hitRun(words, w, 1, null, 0, Infinity, null, false, false) === 1;
   }
 
   /** The general path: page after page (the first page's IOTLB lookup is skipped when the fast path missed). */
