@@ -46,9 +46,17 @@ export class RowSink {
     const p = this.pending;
     const n = p.length;
     if (n === 0) return null;
-    const all = new Uint32Array(n);
-    for (let i = 0; i < n; i++) all[i] = i;
-    const order = argsortF64(all, p.cols.time);
+    // most batches are in time order already (a fold's hazards are rare): then the columns are copied
+    // as they are, not gathered row by row through a sort's order
+    const time = p.cols.time;
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) sorted = time[i - 1]! <= time[i]!;
+    let order: Uint32Array | undefined;
+    if (!sorted) {
+      const all = new Uint32Array(n);
+      for (let i = 0; i < n; i++) all[i] = i;
+      order = argsortF64(all, time);
+    }
     const batch = p.batch(total - n, 0, n, order);
     const next = new FaultColumns(Math.min(1 << 16, Math.max(256, n)));
     next.profile = p.profile;
