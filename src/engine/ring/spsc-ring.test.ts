@@ -198,6 +198,28 @@ describe('SPSC ring across two threads', () => {
     expect(await producer).toEqual({ produced: 6 });
   });
 
+  it('calls onPublish just before records become visible, and write() can leave them for later', () => {
+    const sab = createRing(32); // room for every record: nobody consumes here
+    const visible = (): number => ringState(sab).written;
+    const seen: number[] = [];
+    const p = new RingProducer(sab, { publishEvery: 8, onPublish: () => seen.push(visible()) });
+    const src = new Uint32Array(6 * 8);
+    p.write(src, 0, 5, false);
+    expect([visible(), seen]).toEqual([0, []]);
+    p.write(src, 40, 1, false);
+    p.publish(); // onPublish runs while the consumer still sees none of them
+    expect([visible(), seen]).toEqual([6, [0]]);
+    p.publish(); // nothing pending: no call
+    p.write(src, 0, 3); // published at once
+    expect([visible(), seen]).toEqual([9, [0, 6]]);
+    p.write(src, 0, 6, false);
+    expect([visible(), seen]).toEqual([9, [0, 6]]);
+    p.write(src, 0, 3, false); // the 8th record since the last publication publishes the batch
+    expect([visible(), seen]).toEqual([18, [0, 6, 9]]);
+    p.close();
+    expect([visible(), seen]).toEqual([18, [0, 6, 9]]);
+  });
+
   it('refuses a capacity that is not a power of two', () => {
     expect(() => createRing(6)).toThrow(RangeError);
     expect(() => createRing(1)).toThrow(RangeError);

@@ -161,6 +161,12 @@ export interface RingProducerOptions {
    */
   pollMs?: number;
   polls?: number;
+  /**
+   * Called each time committed records are about to become visible to the consumer (publish() with
+   * records pending, whatever called it: a batch filled, a wait on a full ring, close()): the place to
+   * send what the consumer must have before it reads them.
+   */
+  onPublish?: () => void;
 }
 
 export class RingProducer extends RingEnd {
@@ -170,6 +176,7 @@ export class RingProducer extends RingEnd {
   private readonly publishEvery: number;
   private readonly pollMs: number;
   private readonly polls: number;
+  private readonly onPublish: (() => void) | null;
   /** refreshes readCache; true when a slot is free */
   private readonly notFull = () =>
     ((this.w - (this.readCache = Atomics.load(this.ctl, READ))) | 0) < this.capacity;
@@ -181,6 +188,7 @@ export class RingProducer extends RingEnd {
     this.publishEvery = Math.max(1, Math.min(options.publishEvery ?? this.capacity >>> 2, this.capacity));
     this.pollMs = Math.max(0, options.pollMs ?? 0);
     this.polls = this.pollMs > 0 ? Math.max(0, Math.floor(options.polls ?? 0)) : 0;
+    this.onPublish = options.onPublish ?? null;
   }
 
   /** Word offset of the next free slot in `words`, waiting while the ring is full. Then commit(). */
@@ -212,16 +220,17 @@ export class RingProducer extends RingEnd {
   publish(): void {
     if (this.pending === 0) return;
     this.pending = 0;
+    this.onPublish?.();
     Atomics.store(this.ctl, WRITE, this.w);
     this.wake(CONSUMER_WAITING);
   }
 
   /**
    * Copies count records from src (starting at word srcWord), waiting while the ring is full, then
-   * publishes. Copies run by run (at most two per free stretch, split at the wrap), not record by
-   * record.
+   * publishes (unless `publish` is false: then they go with the next batch, wait or publish()). Copies
+   * run by run (at most two per free stretch, split at the wrap), not record by record.
    */
-  write(src: Uint32Array, srcWord: number, count: number): void {
+  write(src: Uint32Array, srcWord: number, count: number, publish = true): void {
     const rw = this.recordWords;
     let done = 0;
     while (done < count) {
@@ -239,7 +248,7 @@ export class RingProducer extends RingEnd {
       this.pending += run;
       if (this.pending >= this.publishEvery) this.publish();
     }
-    this.publish();
+    if (publish) this.publish();
   }
 
   /** Publishes what is left and tells the consumer no more records will come. */

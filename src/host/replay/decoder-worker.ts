@@ -1,8 +1,8 @@
 // The decoder worker: reads a native trace from a chunk's file offset to its end and fills the
 // SharedArrayBuffer ring with its TLP records and a marker record (word 3 = MARK_ITEM, an access code
 // no checked record has) where each queue item goes: the chunk's start, its control events and observed faults,
-// problems. The items of a chunk are posted to the engine's item port before its records enter the
-// ring (protocol.ts). It blocks only when the ring is full. A run ends at the end of the file (the ring
+// problems. Items are posted to the engine's item port, gathered, just before the records that refer to
+// them are published in the ring (RingProducer onPublish; protocol.ts). It blocks only when the ring is full. A run ends at the end of the file (the ring
 // is closed) or when the engine raises the stop word to the run's generation (checked between chunks).
 // Runs come from the engine's command port, one at a time.
 //
@@ -54,9 +54,17 @@ export function runDecoderWorker(d: DecoderData): void {
 
   function run(cmd: Extract<DecoderCommand, { type: 'run' }>): void {
     const gen = cmd.generation;
+    // Queue items wait here until the records that refer to them are published (onPublish), then go in
+    // one message: one per published batch of records rather than one per chunk.
+    let outbox: QueueItem[] = [];
+    const flush = (): void => {
+      if (outbox.length === 0) return;
+      d.items.postMessage({ generation: gen, items: outbox });
+      outbox = [];
+    };
     // naps of 0.1 ms for up to 3 ms on a full ring: the engine frees a quarter of it far sooner while it
     // plays, so it never pays for waking this thread (bench: the engine's thread is the bottleneck)
-    const producer = new RingProducer(cmd.ring, { pollMs: 0.1, polls: 30 });
+    const producer = new RingProducer(cmd.ring, { pollMs: 0.1, polls: 30, onPublish: flush });
     const words = producer.words;
     const size = fstatSync(fd).size;
     let lastTime = 0;
@@ -73,7 +81,9 @@ export function runDecoderWorker(d: DecoderData): void {
       words[at + 7] = 0;
       producer.commit();
     };
-    const send = (items: QueueItem[]): void => d.items.postMessage({ generation: gen, items });
+    const send = (items: QueueItem[]): void => {
+      for (const it of items) outbox.push(it);
+    };
     const chunk = (c: DecodedChunk, offset: number): void => {
       const { items, before } = chunkItems(c, d.label, offset);
       const rec = c.records;
@@ -81,13 +91,12 @@ export function runDecoderWorker(d: DecoderData): void {
       let r = 0;
       for (let i = 0; i < items.length; i++) {
         const b = before[i]!;
-        if (b > r) producer.write(rec, r * TLP_RECORD_WORDS, b - r);
+        if (b > r) producer.write(rec, r * TLP_RECORD_WORDS, b - r, false);
         r = b;
         const item = items[i]!;
         marker(item.kind === 'chunk' ? item.firstTime : item.time);
       }
-      if (c.recordCount > r) producer.write(rec, r * TLP_RECORD_WORDS, c.recordCount - r);
-      producer.publish();
+      if (c.recordCount > r) producer.write(rec, r * TLP_RECORD_WORDS, c.recordCount - r, false);
       lastTime = c.lastTime;
       chunks++;
     };

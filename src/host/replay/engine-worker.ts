@@ -131,7 +131,7 @@ export function runEngineWorker(d: EngineData): void {
     while (qHead >= queue.length) {
       const m = receiveMessageOnPort(d.items);
       if (!m) {
-        // The decoder posts a chunk's items before its records enter the ring: this does not happen.
+        // The decoder posts items before the records that refer to them are published: this does not happen.
         if (++waited > 10_000) throw new Error('a marker record has no queue item');
         Atomics.wait(nap, 0, 0, 1);
         continue;
