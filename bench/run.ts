@@ -48,7 +48,8 @@ if (only === 'replay') {
   const tlps = Number(process.env.IOMMU_LAB_BENCH_TLPS ?? 50_000_000);
   const r = await runReplayBench(tlps, { log: console.log, seeks: 0 });
   console.log(
-    `  end to end: ${(r.perSecond / 1e6).toFixed(1)} M TLP/s (${r.tlps} TLPs in ${r.playSeconds.toFixed(2)} s)`,
+    `  end to end: ${(r.perSecond / 1e6).toFixed(1)} M TLP/s (${r.tlps} TLPs in ${r.playSeconds.toFixed(2)} s), ` +
+      `peak RSS ${(r.maxRssBytes / 2 ** 20).toFixed(0)} MiB`,
   );
   showEngine(await runEngineBench(r.path, ENGINE_TLPS));
   process.exit(0);
