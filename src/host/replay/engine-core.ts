@@ -151,25 +151,28 @@ export class EngineCore {
   /** Folds the faults and hazards the Replay raised since the last call into the counts and the row sink. */
   fold(): void {
     const r = this.replay;
-    if (r.faults.length) {
-      if (!this.warmTo) {
-        for (const f of r.faults) {
+    const faults = r.faults;
+    const hazards = r.hazards;
+    if (!this.warmTo && (faults.length || hazards.length)) {
+      // faults and hazards in time order (a fault before a hazard of the same time), as the fault table
+      // lists them: the row sink then gets its rows in order and its batches need no sort
+      let i = 0;
+      let k = 0;
+      while (i < faults.length || k < hazards.length) {
+        if (k >= hazards.length || (i < faults.length && faults[i]!.time <= hazards[k]!.time)) {
+          const f = faults[i++]!;
           this.agg.addFault(f);
           this.rowSink?.fault(f, this.agg.faults - 1);
           this.agreement.onModelFault(f);
-        }
-      }
-      r.faults.length = 0;
-    }
-    if (r.hazards.length) {
-      if (!this.warmTo) {
-        for (const h of r.hazards) {
+        } else {
+          const h = hazards[k++]!;
           this.agg.addHazard(h);
           this.rowSink?.hazard(h, this.agg.hazards - 1);
         }
       }
-      r.hazards.length = 0;
     }
+    faults.length = 0;
+    hazards.length = 0;
     if (!this.warmTo) this.agreement.expire(r.time);
   }
 
