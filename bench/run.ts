@@ -7,6 +7,7 @@
 // Chromium part, with IOMMU_LAB_BENCH_UI=1); =replay runs only the end-to-end replay and =engine only the engine alone (for profiling:
 // `node --cpu-prof --cpu-prof-dir=.prof out/bench/run.js` writes one profile per thread).
 import { cpus, totalmem } from 'node:os';
+import { steadyJit } from '../src/host/steady-jit';
 import { benchTrace, runReplayBench, type ReplayBenchResult } from './replay.bench';
 import { runEngineBench, type EngineBenchResult } from './engine.bench';
 import { runRingBench } from './ring.bench';
@@ -14,6 +15,7 @@ import { runTranslateBench } from './translate.bench';
 import { printUiFirstViewBench } from './ui-first-view';
 import { printFaultTableBench } from './fault-table.bench';
 
+steadyJit();
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(
   `IOMMU Lab benchmarks — ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,

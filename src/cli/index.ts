@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { LAB_VERSION } from '../host/session';
 import { InputError } from '../host/inputs';
+import { steadyJit } from '../host/steady-jit';
 import { crosscheckCommand } from './crosscheck-command';
 import { EXIT } from './exit-codes';
 import { genCommand, type GenCommandOptions } from './gen-command';
@@ -235,6 +236,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  steadyJit();
   // `iommu-lab replay … | head`: a closed pipe ends the output quietly, not with a stack trace
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -5,6 +5,7 @@ import { app, BrowserWindow, session as electronSession } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from '../host/session';
+import { steadyJit } from '../host/steady-jit';
 import { allowedOrigins, APP_ORIGIN, hardenContents, hardenSession, windowOptions } from './hardening';
 import { sendEvent, wireIpc } from './ipc';
 import { installMenu } from './menu';
@@ -17,6 +18,7 @@ const allowed = allowedOrigins(devUrl);
 let win: BrowserWindow | null = null;
 
 registerAppScheme();
+steadyJit();
 app.enableSandbox();
 
 const session = new Session(
