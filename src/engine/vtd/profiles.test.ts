@@ -499,7 +499,7 @@ describe('§12 context cache does not flush the IOTLB (QEMU vtd_context_device_i
     ]);
   });
 
-  it('the replay shortcuts (hit, hitRecord) follow the same gate: vtd-spec declines once the context is invalidated', () => {
+  it('the replay shortcuts (hit, hitRun) follow the same gate: vtd-spec declines once the context is invalidated', () => {
     const shortcut = (p: FaultProfile): [boolean, boolean, number, number][] => {
       const caches = new VtdCaches();
       const l = legacy();
@@ -512,7 +512,7 @@ describe('§12 context cache does not flush the IOTLB (QEMU vtd_context_device_i
       const req = createRequest({ sid: SID, ...at(0x80_4020_1040), len: 64 });
       const ask = (): [boolean, boolean, number, number] => {
         const a = tr.hit(req);
-        const b = tr.hitRecord(words, 0);
+        const b = tr.hitRun(words, 0, 1, null, 0, Infinity, null, false, false) === 1;
         return [a, b, caches.iotlb.hits, caches.iotlb.misses];
       };
       const before = ask();

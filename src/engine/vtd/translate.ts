@@ -43,7 +43,7 @@
 // - hit(req) is the replay's shortcut for the common case: true (counting the IOTLB hit) exactly when
 //   translate() would answer STATUS_OK from its IOTLB fast path with no stale entry; otherwise no effect.
 //   hitRun(words, at, count, …) is the same check over a run of TLP records read in place, stopping at the
-//   first that is not a clean hit (Replay.applyTlpRun's loop); hitRecord(words, w) is it for one record.
+//   first that is not a clean hit (Replay.applyTlpRun's loop; applyTlpWords asks it for one record).
 // - walkDetailed() is the slow path for the UI: same translator without caches (A/D updates off), recording
 //   every entry it reads with its decoded fields.
 
@@ -861,7 +861,7 @@ export class VtdTranslator {
    * worker player's markers), or is as wide as `splitWide` splits (5 to 8 bytes), or, with `unitOfRid`,
    * is not of segment 0 with unitOfRid[requester] === `unit`, or is not earlier than `deadline`, or, with
    * `stopAtPasid`, carries a PASID and is not the first. With `byRid`, counts each hit at its requester.
-   * Replay.applyTlpRun's loop over the common case; hitRecord is the same check for one record.
+   * Replay.applyTlpRun's loop over the common case (and, with count 1, applyTlpWords' check of one record).
    */
   hitRun(
     words: Uint32Array,
@@ -912,11 +912,6 @@ export class VtdTranslator {
       if (at === end) at = 0;
     }
     return j;
-  }
-
-  /** hitRun() of the one record at words[w..w+7]: whether it is a clean IOTLB hit (counted if so). */
-  hitRecord(words: Uint32Array, w: number): boolean {
-    return this.hitRun(words, w, 1, null, 0, Infinity, null, false, false) === 1;
   }
 
   /** The general path: page after page (the first page's IOTLB lookup is skipped when the fast path missed). */
