@@ -40,10 +40,10 @@
 // - 'qemu-7.2' (with caches) latches pass-through per source at enable and at context-cache invalidations
 //   (QEMU vtd_switch_address_space): a latched device is untranslated until the next one, whatever its
 //   entries say meanwhile. Without caches, and under 'vtd-spec', pass-through is decided per request.
-// - hit(req) is the replay's shortcut for the common case: true (counting the IOTLB hit) exactly when
-//   translate() would answer STATUS_OK from its IOTLB fast path with no stale entry; otherwise no effect.
-//   hitRun(words, at, count, …) is the same check over a run of TLP records read in place, stopping at the
-//   first that is not a clean hit (Replay.applyTlpRun's loop; applyTlpWords asks it for one record).
+// - hitRun(words, at, count, …) is the replay's shortcut for the common case, over a run of TLP records read
+//   in place: a record is a clean hit (its IOTLB hit counted) exactly when translate() would answer
+//   STATUS_OK for its request from the IOTLB fast path with no stale entry; the run stops, with no effect,
+//   at the first that is not (Replay.applyTlpRun's loop; applyTlpWords asks it for one record).
 // - walkDetailed() is the slow path for the UI: same translator without caches (A/D updates off), recording
 //   every entry it reads with its decoded fields.
 
@@ -816,47 +816,13 @@ export class VtdTranslator {
   }
 
   /**
-   * The common case answered without a result: true when translate(req, out) would return STATUS_OK from
-   * its IOTLB fast path with no stale entry (an untranslated single-page request hitting a valid, non-stale
-   * entry that grants it); the hit is counted exactly as translate() counts it. False otherwise, with no side
-   * effect at all: the caller then calls translate(), which looks the IOTLB up (and counts) itself.
-   */
-  hit(req: DmaRequest): boolean {
-    const tlb = this.tlb;
-    if (tlb === null || req.at !== AT_UNTRANSLATED || (req.exec | req.priv) !== 0) return false;
-    const lo = req.addrLo >>> 0;
-    const len = req.len;
-    if (len <= 0 || (lo & 0xfff) + len > 0x1000) return false;
-    const hi = req.addrHi >>> 0;
-    let key: number;
-    if (this.scalable) {
-      if (req.pasidPresent === 0) return false;
-      key = req.pasid & 0xf_ffff;
-    } else {
-      if ((req.pasidPresent !== 0 && this.cPasidLegacy !== 0) || (hi === 0 && lo >>> 20 === 0xfee))
-        return false;
-      key = NO_PASID;
-    }
-    if (this.gateCtx !== null && !this.gateCtx.valid(req.sid & 0xffff)) return false;
-    if (this.ptLatch !== null && this.ptLatch[req.sid & 0xffff] === 1) return false;
-    const slot = tlb.find(req.sid & 0xffff, key, hi, lo);
-    if (slot < 0) return false;
-    const data = tlb.e[slot * STRIDE + E_DATA];
-    // needOf(req) | PERM_U, without a branch on the access (reads and writes come in random order)
-    const a = req.access;
-    const need = (a >>> 0 < 3 ? a + 1 : 3) | PERM_U;
-    if (((data >>> DATA_PERMS_SHIFT) & need) !== need || (data & DATA_STALE) !== 0) return false;
-    tlb.hits++;
-    return true;
-  }
-
-  /**
-   * hit() for the requests of a run of TLP records, read in place from `words` (a chunk's records or the
+   * The clean IOTLB hits among a run of TLP records, read in place from `words` (a chunk's records or the
    * ring: src/trace/native/tlp-record.ts, word 2 the requester ID in bits 0-15 and the segment above, word
    * 3 PASID 0-19, PASID present 20, T 21, AT 22-23, access 24-25, execute 26, privileged 27; words 4-5 the
    * address, word 6 the length; the run wraps to word 0 at the end of `words`). Returns how many records
-   * from `at` (at most `count`) are clean IOTLB hits, with the same answer and the same IOTLB hit count as
-   * hit() on each request (sid = the requester ID), and stops before the first that is not, or that
+   * from `at` (at most `count`) are clean IOTLB hits (translate() would answer STATUS_OK for the request,
+   * sid = the requester ID, from its IOTLB fast path with no stale entry), counting each as translate()
+   * counts it, and stops before the first that is not, or that
    * carries a T bit (the replay's TEE-IO checks need its slow path), or is not a TLP (access code 3: the
    * worker player's markers), or is as wide as `splitWide` splits (5 to 8 bytes), or, with `unitOfRid`,
    * is not of segment 0 with unitOfRid[requester] === `unit`, or is not earlier than `deadline`, or, with
@@ -904,7 +870,7 @@ export class VtdTranslator {
       const sid = ridSeg & 0xffff;
       if (cc !== null && !cc.valid(sid)) break;
       if (latch !== null && latch[sid] === 1) break;
-      // needOf() | PERM_U, as hit() computes it
+      // needOf() | PERM_U, as translate() computes it
       const a = (flags >>> 24) & 3;
       if (!tlb.hitClean(sid, key, hi, lo, (a < 3 ? a + 1 : 3) | PERM_U)) break;
       if (byRid !== null) byRid[sid]!++;
