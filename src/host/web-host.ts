@@ -9,24 +9,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Packr } from 'msgpackr';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CONTENT_SECURITY_POLICY, ISOLATION_HEADERS } from './headers';
 import { ApiError, parseCall, type ApiHandlers, type EventName, type WireFrame } from '../shared/api';
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
+import { mimeOf } from './mime';
 
 export const MAX_FRAME_BYTES = 1 << 30;
 
@@ -104,7 +93,7 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     const body = await readFile(file);
     res.writeHead(200, {
       ...ISOLATION_HEADERS,
-      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+      'Content-Type': mimeOf(file),
       'Content-Length': body.byteLength,
       'Content-Security-Policy': CONTENT_SECURITY_POLICY,
       'Cache-Control': 'no-store',

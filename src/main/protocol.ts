@@ -3,21 +3,10 @@
 // with the isolation headers of the web host and the app's strict CSP (hardening.ts cspHeader).
 import { protocol } from 'electron';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import { ISOLATION_HEADERS } from '../host/headers';
+import { mimeOf } from '../host/mime';
 import { APP_ORIGIN, cspHeader } from './hardening';
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 /** Must run before app 'ready'. */
 export function registerAppScheme(): void {
@@ -54,7 +43,7 @@ export function handleAppScheme(rendererDir: string): void {
     if (!info?.isFile()) return new Response('not found', { status: 404 });
     const headers = new Headers({
       ...ISOLATION_HEADERS,
-      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+      'Content-Type': mimeOf(file),
       'Content-Security-Policy': cspHeader(),
       'Cache-Control': 'no-store',
     });

@@ -3,51 +3,20 @@
 // PASID and fault reason and their 64 KiB-aligned ranges overlap (times are not compared, so runs of
 // different captures still match); of several candidates the one with the nearest first page wins.
 // A matched pair is "changed" when its fault count, pages, access, classes or hint differ. Pure.
+import type { DiffCluster, DiffRun, ReportDiffView } from '../shared/views/reports';
 import type { Report, ReportCluster } from './report-schema';
 
 export const DIFF_FORMAT = 'iommu-lab/report-diff';
 export const DIFF_VERSION = 1;
 
-export interface ClusterRef {
-  id: string;
-  bdf: string;
-  deviceName: string | null;
-  pasid: number | null;
-  reason: number;
-  reasonText: string;
-  range: { start: string; end: string };
-  count: number;
-  hint: string;
-  hintTitle: string;
-}
+/** A cluster, a run and a comparison as the API carries them (src/shared/views/reports.ts). */
+export type ClusterRef = DiffCluster;
+export type ChangedCluster = ReportDiffView['changed'][number];
+export type RunRef = DiffRun;
 
-export interface ChangedCluster {
-  a: ClusterRef;
-  b: ClusterRef;
-  /** what differs, e.g. "count 2 → 5" */
-  changes: string[];
-}
-
-export interface RunRef {
-  trace: string;
-  traceSha256: string;
-  platform: string;
-  platformSha256: string;
-  edits: string[];
-  faults: number;
-  hazards: number;
-  clusters: number;
-}
-
-export interface ReportDiff {
+export interface ReportDiff extends ReportDiffView {
   format: typeof DIFF_FORMAT;
   diffVersion: typeof DIFF_VERSION;
-  a: RunRef;
-  b: RunRef;
-  counts: { new: number; fixed: number; changed: number; unchanged: number };
-  new: ClusterRef[];
-  fixed: ClusterRef[];
-  changed: ChangedCluster[];
 }
 
 const big = (h: string): bigint => BigInt(h);
