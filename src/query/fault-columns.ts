@@ -17,6 +17,7 @@ import { formatBdf, ridToBdf } from '../engine/bdf';
 import { faultDmesg, faultText, type Fault, type Hazard } from '../engine/replay';
 import { STAGE_NAMES } from '../engine/vtd/translate';
 import type { FaultPageColumns, FaultRow } from '../shared/api';
+import { hexAddressWords } from '../shared/hex-address';
 
 export const FLAG_WRITE = 1;
 export const FLAG_TBIT = 2;
@@ -126,12 +127,6 @@ const PAGE_KIND_GAP = 2;
 const GAP_TEXT = 'not replayed: a seek skipped this part of the trace (replay it from before to list it)';
 const HAZARD_TEXT = 'use-after-unmap (stale IOTLB)';
 
-function addressText(hi: number, lo: number): string {
-  return hi < 1 << 21
-    ? `0x${(hi * TWO_32 + lo).toString(16)}`
-    : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
-}
-
 /** A hazard's dmesg-style line. */
 function hazardDmesg(
   ridSeg: number,
@@ -143,7 +138,7 @@ function hazardDmesg(
 ): string {
   const bdf = formatBdf(ridToBdf(ridSeg >>> 16, ridSeg & 0xffff));
   return (
-    `iommu-lab: [DMA ${write ? 'Write' : 'Read'}] Request device [${bdf.slice(5)}] addr ${addressText(hi, lo)}: ` +
+    `iommu-lab: [DMA ${write ? 'Write' : 'Read'}] Request device [${bdf.slice(5)}] addr ${hexAddressWords(hi, lo)}: ` +
     `use after unmap: ${origin} unmapped it ${age} ns before, the IOTLB was not invalidated yet`
   );
 }
@@ -446,7 +441,7 @@ export class FaultColumns {
     const flags = c.flags[i]!;
     const hi = c.addrHi[i]!;
     const lo = c.addrLo[i]!;
-    const address = addressText(hi, lo);
+    const address = hexAddressWords(hi, lo);
     const ridSeg = c.rid[i]!;
     const bdf = formatBdf(ridToBdf(ridSeg >>> 16, ridSeg & 0xffff));
     const pasid = c.pasid[i]! < 0 ? null : c.pasid[i]!;

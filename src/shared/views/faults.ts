@@ -1,6 +1,7 @@
 // Fault-table queries: filtering (the filter language shared with the CLI, src/query), sorting,
 // coloring rules and clusters, and the details of one fault. Rows are made on the host, a page at a time.
 import { z } from 'zod';
+import { hexAddressWords } from '../hex-address';
 
 export const SORT_KEYS = ['index', 'time', 'bdf', 'pasid', 'address', 'reason', 'access'] as const;
 
@@ -88,15 +89,9 @@ export interface FaultPageColumns {
   profile: string;
 }
 
-const TWO_32 = 2 ** 32;
-
 /** "0x…" of a page's address k, as the row shape writes it. */
 export function pageAddress(c: FaultPageColumns, k: number): string {
-  const hi = c.addrHi[k]!;
-  const lo = c.addrLo[k]!;
-  return hi < 1 << 21
-    ? `0x${(hi * TWO_32 + lo).toString(16)}`
-    : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+  return hexAddressWords(c.addrHi[k]!, c.addrLo[k]!);
 }
 
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
